@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+"""The one place for differences between Python 2.7 and Python 3.
+
+Everything that depends on the interpreter's version lives here, so the rest of
+pymta reads the same on every Python it supports.
+"""
+
+from __future__ import absolute_import
+
+import base64
+import binascii
+import sys
+
+import six
+from six.moves import queue
+
+
+__all__ = ['b', 'b64decode', 'b64encode', 'basestring', 'queue', 'unicode']
+
+basestring = six.string_types
+unicode = six.text_type
+
+PY2 = (sys.version_info[0] == 2)
+
+
+def b(text):
+    """Return ``text`` as bytes (latin-1: every code point below 256 is one
+    octet); bytes are returned unchanged."""
+    if isinstance(text, bytes):
+        return text
+    return text.encode('latin-1')
+
+
+if PY2:
+    def native_from_wire(octets):
+        """Native str from octets read off the wire (Python 2: the bytes)."""
+        return octets
+
+    def wire_bytes(text):
+        """Octets to write to the wire for a native or unicode string."""
+        if isinstance(text, unicode):
+            return text.encode('utf-8')
+        return text
+
+    def text_to_wire_bytes(text):
+        """Octets for input handed to the parser as text."""
+        return wire_bytes(text)
+else:
+    def native_from_wire(octets):
+        """Native str from octets read off the wire. UTF-8 with
+        surrogateescape: every byte sequence arrives and round-trips."""
+        return octets.decode('utf-8', 'surrogateescape')
+
+    def wire_bytes(text):
+        """Octets to write to the wire for a native string (the inverse of
+        ``native_from_wire``)."""
+        if isinstance(text, bytes):
+            return text
+        return text.encode('utf-8', 'surrogateescape')
+
+    text_to_wire_bytes = wire_bytes
+
+
+def b64encode(text):
+    """Base64-encode a (native or unicode) string, return a native string."""
+    encoded = base64.b64encode(wire_bytes(text))
+    return encoded if PY2 else encoded.decode('ascii')
+
+
+def b64decode(text):
+    """Decode base64 ``text`` strictly and return a native string.
+
+    Raises ``ValueError`` for anything that is not well-formed base64."""
+    try:
+        octets = wire_bytes(text)
+        if not _is_strict_base64(octets):
+            raise ValueError('invalid base64: %r' % (text,))
+        return native_from_wire(base64.b64decode(octets))
+    except (binascii.Error, TypeError, UnicodeError) as e:
+        raise ValueError(str(e))
+
+
+def _is_strict_base64(octets):
+    # b64decode on Python 2 silently drops characters outside the alphabet and
+    # there is no 'validate' flag; check the alphabet and the length ourselves.
+    if len(octets) % 4 != 0:
+        return False
+    body = octets.rstrip(b'=')
+    if len(octets) - len(body) > 2:
+        return False
+    return not body.translate(None, _BASE64_ALPHABET)
+
+
+_BASE64_ALPHABET = (b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+                    b'0123456789+/')
+
+
+def import_multiprocessing():
+    """Return the multiprocessing module, or None where it cannot be imported
+    (as on the old Pythons pymta once ran on)."""
+    try:
+        import multiprocessing
+    except ImportError:
+        return None
+    return multiprocessing
+
+
+def fork_context(multiprocessing):
+    """The 'fork' start method's context (Python 3), or the module itself
+    (Python 2.7 always forks)."""
+    get_context = getattr(multiprocessing, 'get_context', None)
+    if get_context is None:
+        return multiprocessing
+    return get_context('fork')

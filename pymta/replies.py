@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+"""Every default reply pymta sends: one table, code and text.
+
+Texts may name ``%(host)s`` (the parser's primary hostname), ``%(ip)s`` (the
+peer's address) and ``%(command)s`` (a command as the client sent it). A
+policy can replace any reply to a command it decides on by returning a custom
+``(code, text)``.
+"""
+
+from __future__ import absolute_import
+
+
+REPLIES = {
+    'greeting': (220, '%(host)s Hello %(ip)s'),
+    'service_unavailable': (554, 'SMTP service not available'),
+    'helo_ok': (250, '%(host)s'),
+    'ehlo_ok': (250, '%(host)s'),
+    'administrative_prohibition': (550, 'Administrative Prohibition'),
+    'relay_not_permitted': (550, 'relay not permitted'),
+    'content_not_acceptable': (550, 'Message content is not acceptable'),
+    'ok': (250, 'OK'),
+    'start_data': (354, 'Enter message, ending with "." on a line by itself'),
+    'reset_ok': (250, 'Reset OK'),
+    'help': (214, 'Commands supported'),
+    'closing': (221, '%(host)s closing connection'),
+    'message_too_big': (552, 'message exceeds fixed maximum message size'),
+    'auth_not_available': (535, 'AUTH not available'),
+    'auth_ok': (235, 'Authentication successful'),
+    'auth_failed': (535, 'Bad username or password'),
+    'auth_username_prompt': (334, 'VXNlcm5hbWU6'),   # base64 of 'Username:'
+    'auth_password_prompt': (334, 'UGFzc3dvcmQ6'),   # base64 of 'Password:'
+    'auth_cancelled': (501, 'Authentication cancelled'),
+    'auth_not_in_progress': (503, 'No AUTH LOGIN exchange in progress'),
+    'auth_unknown_mechanism': (504, 'Unrecognized authentication type'),
+    'internal_error': (451, 'Temporary Local Problem: Please come back later'),
+    'unknown_command': (500, 'unrecognized command "%(command)s"'),
+    'not_allowed': (503, 'Command "%(command)s" is not allowed here'),
+    'line_too_long': (500, 'Line too long'),
+    'syntax_usage': (501, 'Syntax: %(command)s'),
+}
+
+
+def reply_for(name, **values):
+    """``(code, text)`` of the default reply ``name``, filled in with
+    ``values``."""
+    code, template = REPLIES[name]
+    if values:
+        return code, template % values
+    return code, template

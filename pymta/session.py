@@ -1,0 +1,587 @@
+# -*- coding: utf-8 -*-
+"""The SMTP dialogue, sans I/O.
+
+Theory of operation
+-------------------
+An ``SMTPSession`` is fed one command at a time by its command parser
+(``handle_input(command, argument)``) and answers through the parser's small
+interface (``push``, ``multiline_push``, ``close_when_done``, the ``switch_to_*``
+methods). It never touches a socket, so the same session serves the fork path,
+the serial path and the unit tests.
+
+Every command goes through the same four steps:
+
+1. Is it a command at all?             no  -> 500 (504 for an unknown AUTH
+                                               mechanism, 501 for a verb
+                                               without its keyword)
+2. Does ``TRANSITIONS`` allow it now?  no  -> 503, state unchanged
+3. Does its schema accept the argument? no -> 501, state unchanged
+4. The command's handler asks the policy (``IMTAPolicy``), replies with the
+   default reply of ``pymta.replies`` or the policy's custom reply, and, if
+   the command was accepted, moves the state machine along its transition.
+
+``TRANSITIONS`` below is the whole state table. Two flags ride along: ``esmtp``
+(set by EHLO: extensions and AUTH are allowed) and ``authenticated`` (set by a
+successful AUTH: the end of a message and RSET lead back to *authenticated*
+instead of *initialized*).
+
+A policy, deliverer or authenticator that raises (or a policy that returns
+something it may not) is a server-side fault: it is logged to the ``pymta``
+logger, the client gets a 451 and the session stays where it was.
+"""
+
+from __future__ import absolute_import
+
+import logging
+
+from pycerberus.errors import InvalidDataError
+
+from .api import PolicyDecision
+from .compat import b64decode, basestring
+from .model import Message, Peer
+from .replies import reply_for
+from .statemachine import StateMachine
+from .validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
+                         MailFromSchema, RcptToSchema,
+                         SMTPCommandArgumentsSchema)
+
+
+__all__ = ['SMTPSession']
+
+log = logging.getLogger('pymta')
+
+_AFTER_HELO = ('initialized', 'if_not_authenticated')
+_AFTER_AUTH = ('authenticated', 'if_authenticated')
+
+# (from state, command, to state, condition, operations)
+TRANSITIONS = (
+    ('new', 'GREET', 'greeted', None, ()),
+    ('greeted', 'HELO', 'initialized', None, ()),
+    ('greeted', 'EHLO', 'initialized', None, ('set_esmtp',)),
+    ('initialized', 'AUTH PLAIN', 'authenticated', 'if_esmtp',
+        ('set_authenticated',)),
+    ('initialized', 'AUTH LOGIN', 'authenticated', 'if_esmtp',
+        ('set_authenticated',)),
+    ('initialized', 'MAIL FROM', 'sender_known', None, ()),
+    ('authenticated', 'MAIL FROM', 'sender_known', None, ()),
+    ('sender_known', 'RCPT TO', 'recipient_known', None, ()),
+    ('recipient_known', 'RCPT TO', 'recipient_known', None, ()),
+    ('recipient_known', 'DATA', 'receiving_message', None, ()),
+    # The end of the data ends the transaction, accepted or not.
+    ('receiving_message', 'MSGDATA') + _AFTER_HELO + ((),),
+    ('receiving_message', 'MSGDATA') + _AFTER_AUTH + ((),),
+    # RSET: back to the state after HELO/EHLO (and AUTH).
+    ('greeted', 'RSET', 'greeted', None, ()),
+    ('initialized', 'RSET', 'initialized', None, ()),
+    ('authenticated', 'RSET', 'authenticated', None, ()),
+    ('sender_known', 'RSET') + _AFTER_HELO + ((),),
+    ('sender_known', 'RSET') + _AFTER_AUTH + ((),),
+    ('recipient_known', 'RSET') + _AFTER_HELO + ((),),
+    ('recipient_known', 'RSET') + _AFTER_AUTH + ((),),
+    ('receiving_message', 'RSET') + _AFTER_HELO + ((),),
+    ('receiving_message', 'RSET') + _AFTER_AUTH + ((),),
+) + tuple(
+    # NOOP, HELP and QUIT work in every state but new and finished.
+    (state, command, (state if command != 'QUIT' else 'finished'), None, ())
+    for state in ('greeted', 'initialized', 'authenticated', 'sender_known',
+                  'recipient_known', 'receiving_message')
+    for command in ('NOOP', 'HELP', 'QUIT')
+)
+
+# Commands that never come from the client's command line.
+INTERNAL_COMMANDS = frozenset(['GREET', 'MSGDATA'])
+
+# Each command sent by a client: its argument schema and its handler.
+COMMANDS = {
+    'HELO': (HeloSchema, 'smtp_helo'),
+    'EHLO': (HeloSchema, 'smtp_ehlo'),
+    'AUTH PLAIN': (AuthPlainSchema, 'smtp_auth_plain'),
+    'AUTH LOGIN': (AuthLoginSchema, 'smtp_auth_login'),
+    'MAIL FROM': (MailFromSchema, 'smtp_mail_from'),
+    'RCPT TO': (RcptToSchema, 'smtp_rcpt_to'),
+    'DATA': (SMTPCommandArgumentsSchema, 'smtp_data'),
+    'RSET': (SMTPCommandArgumentsSchema, 'smtp_rset'),
+    'NOOP': (SMTPCommandArgumentsSchema, 'smtp_noop'),
+    'QUIT': (SMTPCommandArgumentsSchema, 'smtp_quit'),
+    'HELP': (None, 'smtp_help'),     # any argument
+}
+
+# Verbs that need a second word ('MAIL FROM:', 'AUTH PLAIN').
+_VERBS_WITH_KEYWORD = frozenset(name.split()[0] for name in COMMANDS
+                                if ' ' in name)
+
+
+class _ServerFault(Exception):
+    """A policy, deliverer or authenticator failed: answer 451."""
+
+
+def _build_state_machine():
+    machine = StateMachine(initial_state='new')
+    for from_state, command, to_state, condition, operations in TRANSITIONS:
+        machine.add(from_state, to_state, command, operations=operations,
+                    condition=condition)
+    return machine
+
+
+def _syntax_of(verb):
+    """'MAIL FROM:<address> [SIZE=<octets>]' for 'MAIL', from the schemas."""
+    lines = []
+    for name in sorted(COMMANDS):
+        schema_class = COMMANDS[name][0]
+        if name.split()[0] != verb:
+            continue
+        syntax = getattr(schema_class, 'syntax', '') if schema_class else ''
+        lines.append((verb + ' ' + syntax).strip())
+    return ' | '.join(lines)
+
+
+class SMTPSession(object):
+    """One SMTP connection's dialogue: state, policy decisions and replies.
+
+    ``command_parser`` is the object the session answers through (see the
+    module docstring); ``deliverer`` receives accepted messages; ``policy``
+    (an ``IMTAPolicy``) and ``authenticator`` (an ``IAuthenticator``) are
+    optional.
+    """
+
+    # Built once per class, on first use: the state table and the schemas
+    # hold no per-connection state.
+    _state_machine_template = None
+    _schemas = None
+
+    def __init__(self, command_parser, deliverer, policy=None,
+                 authenticator=None):
+        self._command_parser = command_parser
+        self._deliverer = deliverer
+        self._policy = policy
+        self._authenticator = authenticator
+        cls = self.__class__
+        if cls.__dict__.get('_state_machine_template') is None:
+            cls._state_machine_template = _build_state_machine()
+            cls._schemas = dict((name, schema_class())
+                                for name, (schema_class, _) in COMMANDS.items()
+                                if schema_class is not None)
+        self.state = cls._state_machine_template.copy(initial_state='new')
+        self._peer = None
+        self._message = None
+        self._max_message_size = None
+        self._is_closed = False
+        # AUTH LOGIN exchange in progress: [username or None, decision]
+        self._auth_login = None
+
+    # --- the parser's side ----------------------------------------------
+    def new_connection(self, remote_ip, remote_port):
+        """Run the connection policy and send the greeting."""
+        self._peer = Peer(remote_ip, remote_port)
+        self._message = Message(self._peer)
+        try:
+            decision = self._ask_policy('accept_new_connection', self._peer)
+            if decision.close_connection_before_response():
+                self.close_connection()
+                return
+            if decision.is_command_acceptable():
+                self._max_message_size = self._call_policy(
+                    'max_message_size', self._peer)
+                self._command_parser.set_maximum_message_size(
+                    self._max_message_size)
+                self.state.execute('GREET')
+                default = reply_for('greeting', host=self._hostname(),
+                                    ip=remote_ip)
+            else:
+                default = reply_for('service_unavailable')
+        except _ServerFault:
+            self._send(reply_for('internal_error'))
+            self.close_connection()
+            return
+        self._send(self._reply_of(decision, default))
+        if not decision.is_command_acceptable() or \
+                decision.close_connection_after_response():
+            self.close_connection()
+
+    def handle_input(self, smtp_command, data=None):
+        """Handle one command (``data``: its argument string or None; for
+        ``MSGDATA`` the message text)."""
+        if self._is_closed:
+            return
+        name = ' '.join(smtp_command.upper().split())
+        if name == 'MSGDATA':
+            self._handle_message_data(data)
+            return
+        command = COMMANDS.get(name)
+        if command is None:
+            self._reply_to_unknown_command(smtp_command, name)
+            return
+        if not self.state.can_execute(name):
+            self._reply_not_allowed(smtp_command)
+            return
+        schema = self._schemas.get(name)
+        if schema is None:
+            arguments = data
+        else:
+            try:
+                arguments = schema.process(data, context={
+                    'esmtp': self.state.is_set('esmtp')})
+            except InvalidDataError as e:
+                self.reply(501, e.msg())
+                return
+        if not name.startswith('AUTH'):
+            # (credentials stay out of what deliverers see)
+            self._message.unvalidated_input[name] = data
+        try:
+            getattr(self, command[1])(arguments)
+        except _ServerFault:
+            self._auth_login = None
+            self._send(reply_for('internal_error'))
+
+    def handle_auth_credentials(self, line):
+        """One line of an AUTH LOGIN exchange (the base64 user name or
+        password, or ``*`` to cancel)."""
+        if self._is_closed:
+            return
+        exchange, self._auth_login = self._auth_login, None
+        if line.strip() == '*' and exchange is not None:
+            self._end_auth_login()
+            self._send(reply_for('auth_cancelled'))
+            return
+        try:
+            value = b64decode(line.strip())
+        except ValueError:
+            self._end_auth_login()
+            self.reply(501, 'Garbled data sent')
+            return
+        if exchange is None:
+            self._send(reply_for('auth_not_in_progress'))
+            return
+        username, decision = exchange
+        if username is None:
+            self._auth_login = [value, decision]
+            self._send(reply_for('auth_password_prompt'))
+            return
+        self._end_auth_login()
+        try:
+            self._authenticate('AUTH LOGIN', username, value, decision)
+        except _ServerFault:
+            self._send(reply_for('internal_error'))
+
+    def input_exceeds_limits(self):
+        """The message data was larger than the maximum message size: the
+        transaction ends with a 552."""
+        self._end_transaction()
+        self._send(reply_for('message_too_big'))
+
+    # --- replies and connection -----------------------------------------
+    def reply(self, code, text):
+        self._command_parser.push(code, text)
+
+    def multiline_reply(self, code, lines):
+        self._command_parser.multiline_push(code, lines)
+
+    def close_connection(self):
+        if self._is_closed:
+            return
+        self._is_closed = True
+        self._auth_login = None
+        self.state.set_state('finished')
+        self._command_parser.close_when_done()
+
+    def _send(self, reply):
+        code, text = reply
+        if isinstance(text, basestring):
+            self.reply(code, text)
+        else:
+            lines = list(text)
+            if len(lines) == 1:
+                self.reply(code, lines[0])
+            else:
+                self.multiline_reply(code, lines)
+
+    def _hostname(self):
+        return self._command_parser.primary_hostname
+
+    # --- introspection ----------------------------------------------------
+    def uses_esmtp(self):
+        return self.state.is_set('esmtp')
+
+    def get_ehlo_lines(self):
+        """The extension lines of the EHLO reply (without hostname and
+        HELP)."""
+        if self._policy is None:
+            return ['AUTH PLAIN'] if self._authenticator is not None else []
+        return list(self._call_policy('ehlo_lines', self._peer))
+
+    def get_all_allowed_internal_commands(self):
+        return self.state.allowed_actions()
+
+    def get_all_allowed_smtp_commands(self):
+        return self.state.allowed_actions() - INTERNAL_COMMANDS
+
+    # --- asking the policy ------------------------------------------------
+    def _call_policy(self, method_name, *args):
+        if self._policy is None:
+            return getattr(_DEFAULTS_WITHOUT_POLICY, method_name)(*args)
+        try:
+            return getattr(self._policy, method_name)(*args)
+        except Exception:
+            log.exception('policy method %s raised', method_name)
+            raise _ServerFault()
+
+    def _ask_policy(self, method_name, *args):
+        """The policy's answer as a PolicyDecision."""
+        if self._policy is None:
+            return PolicyDecision(True)
+        result = self._call_policy(method_name, *args)
+        decision = _as_policy_decision(result)
+        if decision is None:
+            log.error('policy method %s returned %r, which is not a decision',
+                      method_name, result)
+            raise _ServerFault()
+        return decision
+
+    def _reply_of(self, decision, default):
+        if decision.use_custom_reply():
+            return decision.get_custom_reply()
+        return default
+
+    def _decide(self, method_name, args, accepted, rejected, on_accept=None):
+        """Ask the policy, run ``on_accept`` if it accepts, send the reply
+        and close the connection if the decision says so."""
+        decision = self._ask_policy(method_name, *args)
+        if decision.close_connection_before_response():
+            self.close_connection()
+            return
+        if decision.is_command_acceptable():
+            if on_accept is not None:
+                on_accept()
+            default = accepted
+        else:
+            default = rejected
+        self._send(self._reply_of(decision, default))
+        if decision.close_connection_after_response():
+            self.close_connection()
+
+    # --- the commands -----------------------------------------------------
+    def smtp_helo(self, arguments):
+        helo = arguments['helo']
+
+        def accept():
+            self._message.smtp_helo = helo
+            self.state.execute('HELO')
+        self._decide('accept_helo', (helo, self._message),
+                     reply_for('helo_ok', host=self._hostname()),
+                     reply_for('administrative_prohibition'), accept)
+
+    def smtp_ehlo(self, arguments):
+        helo = arguments['helo']
+        lines = [self._hostname()] + self.get_ehlo_lines() + ['HELP']
+
+        def accept():
+            self._message.smtp_helo = helo
+            self.state.execute('EHLO')
+        self._decide('accept_ehlo', (helo, self._message),
+                     (reply_for('ehlo_ok')[0], lines),
+                     reply_for('administrative_prohibition'), accept)
+
+    def smtp_auth_plain(self, arguments):
+        if self._authenticator is None:
+            self._send(reply_for('auth_not_available'))
+            return
+        username, password = arguments['username'], arguments['password']
+        decision = self._ask_policy('accept_auth_plain', username, password,
+                                    self._message)
+        if self._policy_rejected(decision):
+            return
+        self._authenticate('AUTH PLAIN', username, password, decision)
+
+    def smtp_auth_login(self, arguments):
+        if self._authenticator is None:
+            self._send(reply_for('auth_not_available'))
+            return
+        username = arguments['username']
+        decision = self._ask_policy('accept_auth_login', username,
+                                    self._message)
+        if self._policy_rejected(decision):
+            return
+        self._auth_login = [username, decision]
+        self._command_parser.switch_to_auth_login_mode()
+        if username is None:
+            self._send(reply_for('auth_username_prompt'))
+        else:
+            self._send(reply_for('auth_password_prompt'))
+
+    def _policy_rejected(self, decision):
+        """Handle a decision that ends the command here (close before the
+        reply, or a rejection); True if it did."""
+        if decision.close_connection_before_response():
+            self.close_connection()
+            return True
+        if decision.is_command_acceptable():
+            return False
+        self._send(self._reply_of(decision,
+                                  reply_for('administrative_prohibition')))
+        if decision.close_connection_after_response():
+            self.close_connection()
+        return True
+
+    def _authenticate(self, command, username, password, decision):
+        try:
+            is_valid = self._authenticator.authenticate(username, password,
+                                                        self._peer)
+        except Exception:
+            log.exception('authenticator raised')
+            raise _ServerFault()
+        if is_valid:
+            self.state.execute(command)
+            self._message.username = username
+            self._send(self._reply_of(decision, reply_for('auth_ok')))
+        else:
+            self._send(reply_for('auth_failed'))
+        if decision.close_connection_after_response():
+            self.close_connection()
+
+    def _end_auth_login(self):
+        self._auth_login = None
+        if not self._is_closed:
+            self._command_parser.switch_to_command_mode()
+
+    def smtp_mail_from(self, arguments):
+        size = arguments.get('size')
+        if size is not None and self._max_message_size is not None and \
+                size > self._max_message_size:
+            self._send(reply_for('message_too_big'))
+            return
+        sender = arguments['email']
+
+        def accept():
+            self._message.smtp_from = sender
+            self.state.execute('MAIL FROM')
+        self._decide('accept_from', (sender, self._message), reply_for('ok'),
+                     reply_for('administrative_prohibition'), accept)
+
+    def smtp_rcpt_to(self, arguments):
+        recipient = arguments['email']
+
+        def accept():
+            self._message.smtp_to.append(recipient)
+            self.state.execute('RCPT TO')
+        self._decide('accept_rcpt_to', (recipient, self._message),
+                     reply_for('ok'), reply_for('relay_not_permitted'), accept)
+
+    def smtp_data(self, arguments):
+        def accept():
+            self.state.execute('DATA')
+            self._command_parser.switch_to_data_mode()
+        self._decide('accept_data', (self._message,), reply_for('start_data'),
+                     reply_for('administrative_prohibition'), accept)
+
+    def _handle_message_data(self, msg_data):
+        if not self.state.can_execute('MSGDATA'):
+            self._reply_not_allowed('MSGDATA')
+            return
+        message = self._message
+        message.msg_data = msg_data
+        self._end_transaction()
+        try:
+            self._decide('accept_msgdata', (msg_data, message),
+                         reply_for('ok'), reply_for('content_not_acceptable'),
+                         lambda: self._deliver(message))
+        except _ServerFault:
+            self._send(reply_for('internal_error'))
+
+    def _deliver(self, message):
+        try:
+            self._deliverer.new_message_accepted(message)
+        except Exception:
+            log.exception('deliverer raised')
+            raise _ServerFault()
+
+    def _end_transaction(self):
+        """Leave data mode: the state goes back to after HELO (and AUTH), the
+        next message starts afresh."""
+        self.state.execute('MSGDATA')
+        self._new_message()
+        if not self._is_closed:
+            self._command_parser.switch_to_command_mode()
+
+    def _new_message(self):
+        previous = self._message
+        self._message = Message(self._peer, smtp_helo=previous.smtp_helo,
+                                username=previous.username)
+
+    def smtp_rset(self, arguments):
+        self.state.execute('RSET')
+        self._new_message()
+        self._send(reply_for('reset_ok'))
+
+    def smtp_noop(self, arguments):
+        self._send(reply_for('ok'))
+
+    def smtp_help(self, argument):
+        verb = (argument or '').strip().upper()
+        if verb and verb in set(name.split()[0] for name in COMMANDS):
+            self.reply(reply_for('help')[0], _syntax_of(verb))
+            return
+        verbs = sorted(set(name.split()[0] for name in COMMANDS))
+        code, first_line = reply_for('help')
+        self.multiline_reply(code, [first_line, ' '.join(verbs)])
+
+    def smtp_quit(self, arguments):
+        self._send(reply_for('closing', host=self._hostname()))
+        self.close_connection()
+
+    # --- errors -----------------------------------------------------------
+    def _reply_to_unknown_command(self, smtp_command, name):
+        verb = name.split()[0] if name else ''
+        if verb == 'AUTH' and name != 'AUTH':
+            self._send(reply_for('auth_unknown_mechanism'))
+        elif verb in _VERBS_WITH_KEYWORD:
+            self._send(reply_for('syntax_usage', command=_syntax_of(verb)))
+        else:
+            self._send(reply_for('unknown_command', command=smtp_command))
+
+    def _reply_not_allowed(self, smtp_command):
+        code, text = reply_for('not_allowed', command=smtp_command)
+        allowed = sorted(self.get_all_allowed_smtp_commands())
+        if allowed:
+            text += ', expected one of ' + ', '.join(allowed)
+        self.reply(code, text)
+
+
+class _DefaultsWithoutPolicy(object):
+    """What the session assumes where no policy was given."""
+
+    def max_message_size(self, peer):
+        return None
+
+
+_DEFAULTS_WITHOUT_POLICY = _DefaultsWithoutPolicy()
+
+
+def _as_policy_decision(result):
+    """Normalise every form a policy may return; None if it is none of
+    them."""
+    if result is None or result is True:
+        return PolicyDecision(True)
+    if result is False:
+        return PolicyDecision(False)
+    if isinstance(result, PolicyDecision):
+        if result.use_custom_reply() and \
+                not _is_valid_reply(result.get_custom_reply()):
+            return None
+        return result
+    if isinstance(result, (tuple, list)) and len(result) == 2 and \
+            isinstance(result[0], (bool, int)) and _is_valid_reply(result[1]):
+        return PolicyDecision(result[0], tuple(result[1]))
+    return None
+
+
+def _is_valid_reply(reply):
+    if not isinstance(reply, (tuple, list)) or len(reply) != 2:
+        return False
+    code, text = reply
+    if isinstance(text, basestring):
+        return True
+    try:
+        lines = list(text)
+    except TypeError:
+        return False
+    return bool(lines) and all(isinstance(line, basestring) for line in lines)

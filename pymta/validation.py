@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+"""The argument syntax of every SMTP command, declared once as pycerberus
+schemas.
+
+Each schema parses the argument string of one command (arguments separated by
+whitespace) into a dict, or raises pycerberus' ``InvalidDataError`` whose
+``msg()`` is the text of the 501 reply. ``syntax`` says the same for humans
+(HELP and the 501 for a verb without its keyword). Schemas are built once per
+session class and reused: they hold no per-command state.
+"""
+
+from __future__ import absolute_import
+
+import re
+
+from pycerberus.api import Validator
+from pycerberus.errors import InvalidDataError
+from pycerberus.schemas import PositionalArgumentsParsingSchema
+from pycerberus.validators import (EmailAddressValidator, IntegerValidator,
+                                   StringValidator)
+
+from .compat import b64decode
+
+
+__all__ = ['AuthLoginSchema', 'AuthPlainSchema', 'HeloSchema',
+           'MailFromSchema', 'RcptToSchema', 'SMTPCommandArgumentsSchema',
+           'SMTPEmailValidator']
+
+_WHITESPACE = re.compile(r'\s+')
+# RFC 5321 atext plus the dot; octets above 127 for SMTPUTF8 local parts.
+_INVALID_LOCALPART_CHARACTER = re.compile(
+    u"([^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\\-\u0080-\U0010ffff])"
+    if len(u'\U0010ffff') == 1 else
+    u"([^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\\-\u0080-\uffff])")
+_ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
+
+GARBLED = 'Garbled data sent'
+
+
+class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
+    """Base schema: whitespace separated positional arguments; anything beyond
+    the declared parameters is a 501. Used as is for commands without
+    arguments (NOOP, RSET, QUIT, DATA)."""
+
+    allow_additional_parameters = False
+    syntax = ''
+
+    def messages(self):
+        return {'additional_item':
+                "Syntactically invalid argument(s) '%(additional_item)s'"}
+
+    def separator_pattern(self):
+        return r'\s+'
+
+    def split_parameters(self, value, context):
+        value = value.strip()
+        if not value:
+            return []
+        nr_parameters = len(self._parameter_order)
+        if nr_parameters == 0:
+            # re.split(maxsplit=0) would split everything: keep it one item
+            # so the 501 quotes the whole argument.
+            return [value]
+        return _WHITESPACE.split(value, maxsplit=nr_parameters)
+
+    def process(self, value, context=None):
+        if value is None:
+            value = ''
+        try:
+            return super(SMTPCommandArgumentsSchema, self).process(
+                value, context=context)
+        except InvalidDataError as e:
+            # A schema's error carries one error per field; the 501 needs the
+            # text of the first one.
+            raise _single_error(e)
+
+
+def _single_error(error):
+    errors = error.errors()
+    first = errors[0] if errors else error
+    while isinstance(first, InvalidDataError) and first.errors() and \
+            first.errors()[0] is not first:
+        first = first.errors()[0]
+    if isinstance(first, InvalidDataError):
+        return first
+    details = error.details()
+    message = getattr(first, 'msg', None) or details.msg()
+    return InvalidDataError(message, getattr(first, 'value', details.value()),
+                            key=getattr(first, 'key', details.key()),
+                            context=details.context())
+
+
+class SMTPEmailValidator(EmailAddressValidator):
+    """An e-mail address, bare or in angle brackets; returns it without the
+    brackets. ``allow_null_path`` accepts ``<>`` (returned as ``''``),
+    ``allow_postmaster`` accepts ``postmaster`` without a domain."""
+
+    def __init__(self, allow_null_path=False, allow_postmaster=False, **kwargs):
+        self._allow_null_path = allow_null_path
+        self._allow_postmaster = allow_postmaster
+        kwargs.setdefault('strip', True)
+        super(SMTPEmailValidator, self).__init__(**kwargs)
+
+    def messages(self):
+        return {
+            'unbalanced_brackets':
+                'Invalid email address format - use balanced angle brackets.',
+            'null_path_not_allowed': 'The null path <> is not allowed here.',
+        }
+
+    def convert(self, value, context):
+        value = super(SMTPEmailValidator, self).convert(value, context)
+        starts, ends = value.startswith('<'), value.endswith('>')
+        if starts != ends or value.count('<') > int(starts) or \
+                value.count('>') > int(ends):
+            self.raise_error('unbalanced_brackets', value, context)
+        if starts:
+            value = value[1:-1]
+        return value
+
+    def validate(self, emailaddress, context):
+        if emailaddress == '':
+            if not self._allow_null_path:
+                self.raise_error('null_path_not_allowed', emailaddress, context)
+            return
+        if self._allow_postmaster and emailaddress.lower() == 'postmaster':
+            return
+        parts = emailaddress.split('@')
+        if len(parts) == 2 and _ADDRESS_LITERAL.match(parts[1]) and parts[0]:
+            self._validate_localpart(parts[0], emailaddress, context)
+            return
+        super(SMTPEmailValidator, self).validate(emailaddress, context)
+
+    def _validate_localpart(self, localpart, emailaddress, context):
+        if not localpart:
+            self.raise_error('single_at', emailaddress, context)
+        match = _INVALID_LOCALPART_CHARACTER.search(localpart)
+        if match is not None:
+            self.raise_error('invalid_email_character', localpart, context,
+                             invalid_character=match.group(1),
+                             emailaddress=emailaddress)
+
+
+class HeloSchema(SMTPCommandArgumentsSchema):
+    """HELO/EHLO: exactly one token, the client's domain or address
+    literal."""
+
+    helo = StringValidator(strip=True, messages={
+        'empty': 'Missing argument: the domain or address literal of the client'})
+    parameter_order = ('helo',)
+    syntax = '<domain or [address literal]>'
+
+
+class MailFromSchema(SMTPCommandArgumentsSchema):
+    """MAIL FROM: an address (``<>`` allowed), then ESMTP extensions
+    ``KEY=VALUE`` (ESMTP only; keys case-insensitive). ``SIZE`` is known;
+    register more with ``add(name, validator)``."""
+
+    email = SMTPEmailValidator(allow_null_path=True)
+    size = IntegerValidator(min=1, required=False, messages={
+        'invalid_number': 'Invalid size: Please enter a number.',
+        'too_low': 'Invalid size: Must be %(min)d or greater.',
+    })
+    parameter_order = ('email',)
+    syntax = 'FROM:<address> [SIZE=<octets>]'
+
+    def messages(self):
+        return {
+            'invalid_arguments': 'Invalid arguments: "%(arguments)s"',
+            'no_extensions': 'No SMTP extensions allowed for plain SMTP.',
+            'invalid_extension': 'Invalid extension: "%(arguments)s"',
+        }
+
+    def split_parameters(self, value, context):
+        value = value.strip()
+        return _WHITESPACE.split(value) if value else []
+
+    def aggregate_values(self, parameter_names, arguments, context):
+        if len(arguments) <= 1:
+            return parameter_names, arguments
+        extensions = arguments[1:]
+        all_extensions = ' '.join(extensions)
+        if [token for token in extensions if '=' not in token]:
+            self.raise_error('invalid_arguments', all_extensions, context,
+                             arguments=all_extensions)
+        if not (context or {}).get('esmtp', False):
+            self.raise_error('no_extensions', all_extensions, context)
+        names, values = list(parameter_names), [arguments[0]]
+        known = self.fieldvalidators()
+        for token in extensions:
+            key, extension_value = token.split('=', 1)
+            name = key.lower()
+            if name not in known or name in parameter_names:
+                self.raise_error('invalid_extension', all_extensions, context,
+                                 arguments=all_extensions)
+            names.append(name)
+            values.append(extension_value)
+        return names, values
+
+
+class RcptToSchema(SMTPCommandArgumentsSchema):
+    """RCPT TO: exactly one address (``<postmaster>`` needs no domain)."""
+
+    email = SMTPEmailValidator(allow_postmaster=True)
+    parameter_order = ('email',)
+    syntax = 'TO:<address>'
+
+
+class Base64TextValidator(Validator):
+    """A base64 token, returned decoded (a native string)."""
+
+    exception_if_invalid = True
+
+    def messages(self):
+        return {'invalid_base64': GARBLED, 'empty': GARBLED}
+
+    def convert(self, value, context):
+        try:
+            return b64decode(value.strip())
+        except ValueError:
+            self.raise_error('invalid_base64', value, context)
+
+    def is_empty(self, value, context):
+        return value in (None, '')
+
+
+class _AuthPlainCredentialsValidator(Base64TextValidator):
+    def convert(self, value, context):
+        decoded = super(_AuthPlainCredentialsValidator, self).convert(
+            value, context)
+        parts = decoded.split('\0')
+        if len(parts) != 3 or not parts[1]:
+            self.raise_error('invalid_base64', value, context)
+        return parts
+
+
+class _GarbledOnExtraArguments(SMTPCommandArgumentsSchema):
+    def messages(self):
+        return {'additional_item': GARBLED}
+
+
+class AuthPlainSchema(_GarbledOnExtraArguments):
+    """AUTH PLAIN: one base64 argument, ``[authzid]\\0username\\0password``.
+    Returns ``authzid`` (None if empty), ``username`` and ``password``."""
+
+    credentials = _AuthPlainCredentialsValidator()
+    parameter_order = ('credentials',)
+    syntax = 'PLAIN <base64 of [authzid]\\0username\\0password>'
+
+    def process(self, value, context=None):
+        result = super(AuthPlainSchema, self).process(value, context=context)
+        authzid, username, password = result.pop('credentials')
+        result.update(authzid=authzid or None, username=username,
+                      password=password)
+        return result
+
+
+class AuthLoginSchema(_GarbledOnExtraArguments):
+    """AUTH LOGIN: an optional base64 user name (the initial response),
+    returned decoded as ``username`` (None without it)."""
+
+    username = Base64TextValidator(required=False)
+    parameter_order = ('username',)
+    syntax = 'LOGIN [<base64 username>]'
