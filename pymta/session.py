@@ -217,6 +217,9 @@ class SMTPSession(object):
         schema = self._schemas.get(name)
         if schema is None:
             arguments = data
+        elif not data and schema.__class__ is SMTPCommandArgumentsSchema:
+            # No argument where none is expected: nothing to validate.
+            arguments = {}
         else:
             try:
                 arguments = schema.process(data, context={
