@@ -12,9 +12,11 @@ from .api import *
 from .command_parser import SMTPCommandParser
 from .deliverer import BlackholeDeliverer
 from .model import *
+from .mta import *
 from .session import *
 
-from . import api as _api, model as _model, session as _session
+from . import api as _api, model as _model, mta as _mta, session as _session
 
-__all__ = (list(_api.__all__) + list(_model.__all__) + list(_session.__all__)
+__all__ = (list(_api.__all__) + list(_model.__all__) + list(_mta.__all__)
+           + list(_session.__all__)
            + ['SMTPCommandParser', 'BlackholeDeliverer'])

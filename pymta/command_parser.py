@@ -245,3 +245,8 @@ class SMTPCommandParser(object):
 
     def is_in_auth_login_mode(self):
         return self._mode == _AUTH_LOGIN_MODE
+
+
+# SPEC: pymta.command_parser exports WorkerProcess. It lives in worker.py, which
+# imports this module only when it runs, so either module may be imported first.
+from .worker import WorkerProcess  # noqa: E402

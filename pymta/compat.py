@@ -45,6 +45,23 @@ if PY2:
     def text_to_wire_bytes(text):
         """Octets for input handed to the parser as text."""
         return wire_bytes(text)
+
+    def text_for_validation(value):
+        """pycerberus compares with unicode literals: hand it unicode (latin-1
+        maps every octet to one code point, so nothing is lost)."""
+        if isinstance(value, bytes):
+            return value.decode('latin-1')
+        return value
+
+    def native_from_validation(value):
+        """The inverse of ``text_for_validation`` for validated values and
+        error texts: native (byte) strings again."""
+        if not isinstance(value, unicode):
+            return value
+        try:
+            return value.encode('latin-1')
+        except UnicodeEncodeError:
+            return value.encode('utf-8')
 else:
     def native_from_wire(octets):
         """Native str from octets read off the wire. UTF-8 with
@@ -59,6 +76,13 @@ else:
         return text.encode('utf-8', 'surrogateescape')
 
     text_to_wire_bytes = wire_bytes
+
+    def text_for_validation(value):
+        """Native strings are text already."""
+        return value
+
+    def native_from_validation(value):
+        return value
 
 
 def b64encode(text):

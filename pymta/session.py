@@ -404,12 +404,15 @@ class SMTPSession(object):
                                     self._message)
         if self._policy_rejected(decision):
             return
-        self._auth_login = [username, decision]
+        # A custom reply replaces the prompt, as it replaces the default reply
+        # of any other command; the exchange's final reply is the default.
+        self._auth_login = [username, PolicyDecision(True)]
         self._command_parser.switch_to_auth_login_mode()
-        if username is None:
-            self._send(reply_for('auth_username_prompt'))
-        else:
-            self._send(reply_for('auth_password_prompt'))
+        prompt = 'auth_username_prompt' if username is None \
+            else 'auth_password_prompt'
+        self._send(self._reply_of(decision, reply_for(prompt)))
+        if decision.close_connection_after_response():
+            self.close_connection()
 
     def _policy_rejected(self, decision):
         """Handle a decision that ends the command here (close before the

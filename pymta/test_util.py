@@ -18,6 +18,8 @@ from .api import IAuthenticator
 from .assertions import AssertionsMixin
 from .compat import b64encode
 from .deliverer import BlackholeDeliverer
+from .server_test_helpers import (DebuggingMTA, MTAThread, SMTPTestCase,
+                                  SMTPTestHelper)
 from .session import SMTPSession
 
 

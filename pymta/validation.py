@@ -19,7 +19,7 @@ from pycerberus.schemas import PositionalArgumentsParsingSchema
 from pycerberus.validators import (EmailAddressValidator, IntegerValidator,
                                    StringValidator)
 
-from .compat import b64decode
+from .compat import b64decode, native_from_validation, text_for_validation
 
 
 __all__ = ['AuthLoginSchema', 'AuthPlainSchema', 'HeloSchema',
@@ -67,12 +67,14 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         if value is None:
             value = ''
         try:
-            return super(SMTPCommandArgumentsSchema, self).process(
-                value, context=context)
+            result = super(SMTPCommandArgumentsSchema, self).process(
+                text_for_validation(value), context=context)
         except InvalidDataError as e:
             # A schema's error carries one error per field; the 501 needs the
             # text of the first one.
             raise _single_error(e)
+        return dict((key, native_from_validation(item))
+                    for key, item in result.items())
 
 
 def _single_error(error):
@@ -81,11 +83,13 @@ def _single_error(error):
     while isinstance(first, InvalidDataError) and first.errors() and \
             first.errors()[0] is not first:
         first = first.errors()[0]
-    if isinstance(first, InvalidDataError):
-        return first
     details = error.details()
-    message = getattr(first, 'msg', None) or details.msg()
-    return InvalidDataError(message, getattr(first, 'value', details.value()),
+    if isinstance(first, InvalidDataError):
+        message = first.msg()
+    else:
+        message = getattr(first, 'msg', None) or details.msg()
+    return InvalidDataError(native_from_validation(message),
+                            getattr(first, 'value', details.value()),
                             key=getattr(first, 'key', details.key()),
                             context=details.context())
 

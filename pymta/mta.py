@@ -1,0 +1,493 @@
+# -*- coding: utf-8 -*-
+"""The server: ``PythonMTA`` binds, listens and serves SMTP connections.
+
+Two ways of serving, one session and parser (see ``pymta.worker``):
+
+* **Fork path** (``serve_forever()``, where ``multiprocessing`` imports):
+  worker processes, started with the ``fork`` start method, accept on the
+  shared listening socket themselves and serve one connection at a time
+  each, so a policy may block without holding up other connections. The
+  parent process only keeps the pool: it starts workers as load needs them
+  (keeping ``min_spare_workers`` idle ones, at most ``max_workers``),
+  replaces a worker that died, and on shutdown closes the *lifeline* pipe
+  whose end of file stops every worker (the kernel closes it too when the
+  parent dies in any way, so workers never outlive it).
+* **Serial path** (``serve_forever(use_multiprocessing=False)``, or where
+  ``import multiprocessing`` fails): one connection at a time, in the
+  thread that called ``serve_forever``.
+
+``shutdown_server()`` wakes the serving thread through a socket pair (no
+polling interval); it may be called from any thread and from a signal
+handler.
+"""
+
+from __future__ import absolute_import
+
+import errno
+import logging
+import os
+import signal
+import socket
+import threading
+
+from .compat import fork_context, import_multiprocessing
+from .worker import WorkerProcess, wait_for, _errno_of, _now
+
+try:
+    import fcntl
+except ImportError:     # not POSIX
+    fcntl = None
+
+
+__all__ = ['PythonMTA']
+
+log = logging.getLogger('pymta')
+
+
+class PythonMTA(object):
+    """An SMTP server.
+
+    ``PythonMTA(local_address, bind_port, deliverer_class, policy_class=None,
+    authenticator_class=None, ...)``
+
+    * ``local_address``: the host name or address to listen on (``''``: all
+      IPv4 addresses); where a name has IPv4 and IPv6 addresses, the IPv4
+      one is used.
+    * ``bind_port``: the TCP port; ``0`` picks a free one (read it from
+      ``port`` once the server listens).
+    * ``deliverer_class``, ``policy_class``, ``authenticator_class``: each is
+      called without arguments to build one instance per worker process
+      (fork path) or per ``serve_forever()`` run (serial path); an instance
+      (an object that already has ``new_message_accepted``,
+      ``accept_new_connection`` or ``authenticate``) is used as it is.
+
+    Keyword arguments (all optional):
+
+    * ``max_workers`` (32): the most worker processes, i.e. connections served
+      at the same time on the fork path. Further clients wait in the listen
+      backlog.
+    * ``min_spare_workers`` (2): idle workers kept ready on the fork path;
+      the pool starts with this many and grows as connections come in.
+    * ``session_timeout`` (300.0): seconds a client may stay silent (or not
+      read our replies) before it gets a 421 and is disconnected; None for
+      no limit.
+    * ``shutdown_grace_seconds`` (1.0): on shutdown, how long a worker busy
+      in a policy, deliverer or authenticator call may take to finish it
+      before it is terminated. Idle workers stop at once.
+    * ``primary_hostname`` (None): the name the server uses in its replies;
+      by default ``socket.getfqdn()``, looked up once per server.
+
+    Once ``serve_forever()`` listens:
+
+    * ``port`` is the TCP port actually bound, ``server_address`` the
+      ``(host, port)`` of the listening socket;
+    * ``listening`` (a ``threading.Event``) is set; it is cleared again when
+      ``serve_forever()`` returns;
+    * ``wait_until_listening(timeout=None)`` returns True (False after
+      ``timeout`` seconds), or raises the error that stopped the server from
+      listening (also kept in ``bind_error``);
+    * the method ``listening_started()`` is called (a hook for subclasses).
+    """
+
+    def __init__(self, local_address, bind_port, deliverer_class,
+                 policy_class=None, authenticator_class=None, max_workers=32,
+                 min_spare_workers=2, session_timeout=300.0,
+                 shutdown_grace_seconds=1.0, primary_hostname=None):
+        self.local_address = local_address
+        self.bind_port = bind_port
+        self.deliverer_class = deliverer_class
+        self.policy_class = policy_class
+        self.authenticator_class = authenticator_class
+        self.max_workers = max(1, int(max_workers))
+        self.min_spare_workers = min(self.max_workers,
+                                     max(1, int(min_spare_workers)))
+        self.session_timeout = session_timeout
+        self.shutdown_grace_seconds = shutdown_grace_seconds
+        self.primary_hostname = primary_hostname
+
+        self.port = None
+        self.server_address = None
+        self.bind_error = None
+        self.listening = threading.Event()
+        self._state_changed = threading.Condition(threading.Lock())
+        self._finished = threading.Event()
+        self._finished.set()
+        self._serving_thread = None
+        self._stop_requested = False
+        self._wakeup_sender = None
+        self._grace_seconds = None
+
+    # --- public API ----------------------------------------------------------
+    def serve_forever(self, use_multiprocessing=True):
+        """Bind, listen and serve until ``shutdown_server()`` is called (or
+        Ctrl-C / SIGINT arrives while this runs in the main thread).
+
+        ``use_multiprocessing``: serve with worker processes (the fork path)
+        where ``multiprocessing`` can be imported; False serves one
+        connection at a time in this thread. An address that cannot be bound
+        raises ``socket.error`` naming it. Returns once everything it started
+        (processes, sockets) is gone."""
+        context = None
+        if use_multiprocessing:
+            multiprocessing = import_multiprocessing()
+            if multiprocessing is not None:
+                try:
+                    context = fork_context(multiprocessing)
+                except ValueError:
+                    log.warning('the fork start method is not available: '
+                                'serving one connection at a time')
+        self._finished.clear()
+        self._serving_thread = threading.current_thread()
+        with self._state_changed:
+            self.bind_error = None
+        listen_socket = wakeup_receiver = None
+        previous_sigint_handler = self._install_sigint_handler()
+        try:
+            try:
+                if self.primary_hostname is None:
+                    self.primary_hostname = socket.getfqdn()
+                wakeup_receiver, self._wakeup_sender = _wakeup_pair()
+                listen_socket = self._listen()
+                if context is None:
+                    self._serve_serially(listen_socket, wakeup_receiver)
+                else:
+                    _WorkerPool(self, context, listen_socket,
+                                wakeup_receiver).serve()
+            except KeyboardInterrupt:
+                log.info('interrupted, stopping')
+            except Exception as e:
+                if not self.listening.is_set():
+                    self._set_failed(e)
+                raise
+        finally:
+            self._restore_sigint_handler(previous_sigint_handler)
+            sender, self._wakeup_sender = self._wakeup_sender, None
+            for sock in (listen_socket, wakeup_receiver, sender):
+                if sock is not None:
+                    sock.close()
+            with self._state_changed:
+                if not self.listening.is_set() and self.bind_error is None:
+                    self.bind_error = RuntimeError(
+                        'serve_forever() ended before it listened')
+                self.listening.clear()
+                self._state_changed.notify_all()
+            self._stop_requested = False
+            self._grace_seconds = None
+            self._serving_thread = None
+            self._finished.set()
+
+    def shutdown_server(self, timeout_seconds=None):
+        """Stop serving: ``serve_forever()`` stops accepting, ends the
+        sessions in progress (their clients get a 421), stops the workers and
+        returns. Safe to call from any thread and from a signal handler; a
+        call made before ``serve_forever()`` started makes it return at once.
+
+        ``timeout_seconds``: called from another thread, wait at most that
+        long for ``serve_forever()`` to return; it also caps the time workers
+        busy in a policy or deliverer call get before they are terminated.
+        Without it, this returns at once. Returns True if the server is not
+        serving (any more) when this returns."""
+        if timeout_seconds is not None:
+            self._grace_seconds = timeout_seconds
+        self._stop_requested = True
+        sender = self._wakeup_sender
+        if sender is not None:
+            try:
+                sender.send(b'x')
+            except (IOError, OSError):
+                pass    # closed meanwhile, or already full of wake-ups
+        if timeout_seconds is not None and \
+                threading.current_thread() is not self._serving_thread:
+            self._finished.wait(timeout_seconds)
+        return self._finished.is_set()
+
+    def wait_until_listening(self, timeout=None):
+        """Wait until ``serve_forever()`` listens: True once it does, False
+        if ``timeout`` seconds passed first; raises the error that kept it
+        from listening (e.g. the address is in use)."""
+        deadline = None if timeout is None else _now() + timeout
+        with self._state_changed:
+            while not self.listening.is_set() and self.bind_error is None:
+                if deadline is None:
+                    self._state_changed.wait()
+                    continue
+                remaining = deadline - _now()
+                if remaining <= 0:
+                    return False
+                self._state_changed.wait(remaining)
+            if self.bind_error is not None:
+                raise self.bind_error
+            return True
+
+    def listening_started(self):
+        """Called in the serving thread once the server listens (``port``
+        is set), before it serves a connection. Does nothing; override it,
+        e.g. to print where the server listens."""
+
+    # --- internals -------------------------------------------------------------
+    def _listen(self):
+        host, port = self.local_address, self.bind_port
+        where = '%s:%s' % (host, port)
+        try:
+            infos = socket.getaddrinfo(host or None, port, socket.AF_UNSPEC,
+                                       socket.SOCK_STREAM, 0,
+                                       socket.AI_PASSIVE)
+        except socket.gaierror as e:
+            raise socket.error(e.args[0], 'cannot listen on %s: %s' % (
+                where, e.args[-1]))
+        ipv4 = [info for info in infos if info[0] == socket.AF_INET]
+        family, type_, proto, _, address = (ipv4 or infos)[0]
+        listen_socket = socket.socket(family, type_, proto)
+        try:
+            _set_close_on_exec(listen_socket.fileno())
+            listen_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listen_socket.bind(address)
+            listen_socket.listen(max(socket.SOMAXCONN, 128))
+        except (IOError, OSError) as e:
+            listen_socket.close()
+            raise socket.error(e.errno, 'cannot listen on %s: %s' % (
+                where, e.strerror or e))
+        self.server_address = listen_socket.getsockname()[:2]
+        self.port = self.server_address[1]
+        return listen_socket
+
+    def _set_listening(self):
+        with self._state_changed:
+            self.listening.set()
+            self._state_changed.notify_all()
+        self.listening_started()
+
+    def _set_failed(self, error):
+        with self._state_changed:
+            self.bind_error = error
+            self._state_changed.notify_all()
+
+    def _new_worker(self, **kwargs):
+        return WorkerProcess(
+            kwargs.pop('listen_socket'), self.deliverer_class,
+            policy_class=self.policy_class,
+            authenticator_class=self.authenticator_class,
+            primary_hostname=self.primary_hostname,
+            session_timeout=self.session_timeout, **kwargs)
+
+    def _serve_serially(self, listen_socket, wakeup_receiver):
+        worker = self._new_worker(listen_socket=listen_socket)
+        worker.build()
+        self._set_listening()
+        if not self._stop_requested:
+            worker.accept_loop(wakeup_receiver.fileno())
+
+    def _install_sigint_handler(self):
+        """In the main thread, the first SIGINT (Ctrl-C) shuts the server down
+        cleanly; a second one raises KeyboardInterrupt as usual. A handler
+        the application installed is left alone."""
+        try:
+            if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+                return None
+            return signal.signal(signal.SIGINT, self._handle_sigint)
+        except ValueError:
+            return None     # not the main thread
+
+    def _restore_sigint_handler(self, previous):
+        if previous is None:
+            return
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except ValueError:
+            pass
+
+    def _handle_sigint(self, signum, frame):
+        if self._stop_requested:
+            raise KeyboardInterrupt()
+        self.shutdown_server()
+
+
+class _Worker(object):
+    __slots__ = ('process', 'state')
+
+    def __init__(self, process):
+        self.process = process
+        self.state = 'starting'
+
+
+class _WorkerPool(object):
+    """The parent's side of the fork path: starts, watches, replaces and
+    finally stops the worker processes."""
+
+    def __init__(self, mta, context, listen_socket, wakeup_receiver):
+        self.mta = mta
+        self.context = context
+        self.listen_socket = listen_socket
+        self.wakeup_receiver = wakeup_receiver
+        self.workers = {}           # status pipe read fd -> _Worker
+        self.lifeline_fd = None     # read end, inherited by the workers
+        self.lifeline_sender = None
+        self.failed_starts = 0
+        self.retry_at = None
+        self.stopping = False
+
+    def serve(self):
+        self.lifeline_fd, self.lifeline_sender = _pipe()
+        try:
+            self.mta._set_listening()
+            self._watch()
+        finally:
+            self._stop_workers()
+
+    def _watch(self):
+        wakeup_fd = self.wakeup_receiver.fileno()
+        while not self.mta._stop_requested:
+            self._start_workers_as_needed()
+            timeout = None
+            if self.retry_at is not None:
+                timeout = max(0.0, self.retry_at - _now())
+            readable, _ = wait_for([wakeup_fd] + list(self.workers), (),
+                                   timeout)
+            for fd in readable:
+                if fd == wakeup_fd:
+                    _drain(self.wakeup_receiver)
+                else:
+                    self._read_status(fd)
+
+    def _spare_workers(self):
+        return len([worker for worker in self.workers.values()
+                    if worker.state != 'busy'])
+
+    def _start_workers_as_needed(self):
+        if self.retry_at is not None:
+            if _now() < self.retry_at:
+                return
+            self.retry_at = None
+        mta = self.mta
+        while len(self.workers) < mta.max_workers and \
+                self._spare_workers() < mta.min_spare_workers:
+            self._start_worker()
+
+    def _start_worker(self):
+        status_fd, status_sender = _pipe()
+        inherited = [self.wakeup_receiver, self.mta._wakeup_sender,
+                     self.lifeline_sender] + list(self.workers)
+        worker = self.mta._new_worker(
+            listen_socket=self.listen_socket, lifeline_fd=self.lifeline_fd,
+            status_fd=status_sender, inherited=inherited)
+        process = self.context.Process(target=worker.run,
+                                       name='pymta worker')
+        try:
+            process.start()
+        finally:
+            os.close(status_sender)
+        self.workers[status_fd] = _Worker(process)
+
+    def _read_status(self, fd):
+        try:
+            data = os.read(fd, 4096)
+        except (IOError, OSError) as e:
+            if _errno_of(e) in (errno.EINTR, errno.EAGAIN):
+                return
+            data = b''
+        worker = self.workers[fd]
+        if not data:
+            self._worker_ended(fd)
+            return
+        if b'R' in data:
+            self.failed_starts = 0
+        last = data[-1:]
+        worker.state = 'busy' if last == b'B' else 'idle'
+
+    def _worker_ended(self, fd):
+        worker = self.workers.pop(fd)
+        os.close(fd)
+        process = worker.process
+        process.join()
+        if self.stopping:
+            return
+        if worker.state == 'starting':
+            self.failed_starts += 1
+            delay = min(0.05 * 2 ** self.failed_starts, 5.0)
+            self.retry_at = _now() + delay
+            log.error('worker process %s could not start (exit code %s); '
+                      'trying again in %.2f s', process.pid,
+                      process.exitcode, delay)
+        else:
+            log.warning('worker process %s ended (exit code %s); replacing '
+                        'it', process.pid, process.exitcode)
+
+    def _stop_workers(self):
+        self.stopping = True
+        if self.lifeline_sender is not None:
+            os.close(self.lifeline_sender)
+            self.lifeline_sender = None
+        grace = self.mta.shutdown_grace_seconds
+        if self.mta._grace_seconds is not None:
+            grace = min(grace, self.mta._grace_seconds)
+        try:
+            self._wait_for_workers(grace)
+            if self.workers:
+                log.warning('terminating %d busy worker process(es)',
+                            len(self.workers))
+                self._signal_workers(signal.SIGTERM)
+                self._wait_for_workers(1.0)
+            if self.workers:
+                self._signal_workers(signal.SIGKILL)
+                self._wait_for_workers(None)
+        finally:
+            for fd in list(self.workers):
+                os.close(fd)
+                self.workers.pop(fd).process.join()
+            if self.lifeline_fd is not None:
+                os.close(self.lifeline_fd)
+                self.lifeline_fd = None
+
+    def _wait_for_workers(self, timeout):
+        deadline = None if timeout is None else _now() + timeout
+        while self.workers:
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - _now()
+                if remaining <= 0:
+                    return
+            readable, _ = wait_for(list(self.workers), (), remaining)
+            for fd in readable:
+                self._read_status(fd)
+
+    def _signal_workers(self, signum):
+        for worker in self.workers.values():
+            try:
+                os.kill(worker.process.pid, signum)
+            except OSError:
+                pass
+
+
+# --- small helpers -------------------------------------------------------------
+def _set_close_on_exec(fd):
+    if fcntl is None:
+        return
+    flags = fcntl.fcntl(fd, fcntl.F_GETFD)
+    fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+
+
+def _pipe():
+    """``(read_fd, write_fd)``, neither inherited by programs started with
+    exec (forked workers do get them)."""
+    read_fd, write_fd = os.pipe()
+    _set_close_on_exec(read_fd)
+    _set_close_on_exec(write_fd)
+    return read_fd, write_fd
+
+
+def _wakeup_pair():
+    """The socket pair ``shutdown_server`` uses to wake the serving thread:
+    ``(receiver, sender)``, both non-blocking."""
+    receiver, sender = socket.socketpair()
+    for sock in (receiver, sender):
+        _set_close_on_exec(sock.fileno())
+        sock.setblocking(False)
+    return receiver, sender
+
+
+def _drain(sock):
+    try:
+        while sock.recv(4096):
+            pass
+    except (IOError, OSError):
+        pass

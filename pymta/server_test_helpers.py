@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+"""Test helpers that run a real server on a free port in a thread:
+``DebuggingMTA``, ``MTAThread``, ``SMTPTestHelper`` and ``SMTPTestCase``.
+
+They are exported by ``pymta.test_util``; import them from there.
+
+Readiness: ``MTAThread.start()`` returns once the server listens (and raises
+if it could not bind). Then the helpers open one TCP connection to the server
+and close it again after the greeting, as the historical helpers did: a
+policy that counts connections sees that one first, and by the time
+``start_mta()``/``init_mta()`` returns the server has served it.
+"""
+
+from __future__ import absolute_import, print_function
+
+import socket
+import threading
+import unittest
+
+from .api import IMTAPolicy
+from .assertions import AssertionsMixin
+from .compat import queue
+from .deliverer import BlackholeDeliverer
+from .mta import PythonMTA
+
+
+__all__ = ['DebuggingMTA', 'MTAThread', 'SMTPTestCase', 'SMTPTestHelper']
+
+
+class DebuggingMTA(PythonMTA):
+    """A ``PythonMTA`` whose ``serve_forever()`` always takes the serial path
+    (one connection at a time, in the calling thread), so it runs in a thread
+    of the test process and its deliverer and policy instances are the test's
+    to look at. ``queue`` is a ``Queue`` kept for legacy callers."""
+
+    def __init__(self, *args, **kwargs):
+        PythonMTA.__init__(self, *args, **kwargs)
+        self.queue = queue.Queue()
+
+    def serve_forever(self, use_multiprocessing=False):
+        return PythonMTA.serve_forever(self, use_multiprocessing=False)
+
+
+class MTAThread(threading.Thread):
+    """A (daemon) thread whose ``run()`` calls ``server.serve_forever()``.
+
+    ``start()`` returns once the server listens and raises the server's error
+    if it could not bind. ``stop(timeout_seconds=5.0)`` calls
+    ``shutdown_server()`` and joins the thread; if the thread is still alive
+    then, it prints a line starting with ``WARNING:``."""
+
+    def __init__(self, server):
+        threading.Thread.__init__(self, name='MTAThread')
+        self.daemon = True
+        self.server = server
+
+    def run(self):
+        try:
+            self.server.serve_forever()
+        except Exception as e:
+            if e is getattr(self.server, 'bind_error', None):
+                return      # start() raises it in the starting thread
+            raise
+
+    def start(self):
+        if hasattr(self.server, 'bind_error'):
+            self.server.bind_error = None   # forget an earlier attempt
+        threading.Thread.start(self)
+        wait_until_listening = getattr(self.server, 'wait_until_listening',
+                                       None)
+        if wait_until_listening is None:
+            return
+        try:
+            while not wait_until_listening(timeout=0.5):
+                if not self.is_alive() and not wait_until_listening(0):
+                    raise RuntimeError('the server thread ended before the '
+                                       'server listened')
+        except Exception:
+            self.join(5.0)
+            raise
+
+    def stop(self, timeout_seconds=5.0):
+        self.server.shutdown_server()
+        if self.ident is None:
+            return      # never started
+        self.join(timeout_seconds)
+        if self.is_alive():
+            print('WARNING: the MTA thread is still running %s seconds after '
+                  'shutdown_server()' % (timeout_seconds,))
+
+
+def _client_address(server):
+    """Where a client on this machine reaches ``server``."""
+    host = server.server_address[0]
+    if host in ('0.0.0.0', ''):
+        return '127.0.0.1'
+    if host == '::':
+        return '::1'
+    return host
+
+
+def probe_connection(server, timeout=5.0):
+    """Open one connection to the listening ``server``, wait for its greeting
+    (or for it to close the connection), and close it."""
+    connection = socket.create_connection(
+        (_client_address(server), server.port), timeout)
+    try:
+        connection.recv(4096)
+    except (IOError, OSError):
+        pass
+    finally:
+        connection.close()
+
+
+def _start_server(mta, wait_until_ready=True):
+    thread = MTAThread(mta)
+    thread.start()
+    if wait_until_ready and getattr(mta, 'port', None):
+        probe_connection(mta)
+    return thread
+
+
+class SMTPTestHelper(object):
+    """Runs a ``DebuggingMTA`` in a thread for a test.
+
+    Attributes: ``hostname`` (``'localhost'``), ``listen_port`` (the port to
+    bind, 0 for a free one; after ``start_mta()`` the port actually
+    listening), ``deliverer`` (the class ``BlackholeDeliverer``), ``mta`` and
+    ``mta_thread``."""
+
+    def __init__(self, policy_class=IMTAPolicy, authenticator_class=None):
+        self.policy_class = policy_class
+        self.authenticator_class = authenticator_class
+        self.hostname = 'localhost'
+        self.listen_port = 0
+        self.deliverer = BlackholeDeliverer
+        self.mta = None
+        self.mta_thread = None
+
+    def start_mta(self, wait_until_ready=True):
+        """Start the server; return ``(hostname, listen_port)``.
+        ``wait_until_ready``: open (and close) one connection first, so the
+        server has served a connection when this returns."""
+        self.mta = DebuggingMTA(self.hostname, self.listen_port,
+                                self.deliverer, self.policy_class,
+                                self.authenticator_class)
+        self.mta_thread = _start_server(self.mta, wait_until_ready)
+        self.listen_port = self.mta.port
+        return (self.hostname, self.listen_port)
+
+    def stop_mta(self):
+        if self.mta_thread is not None:
+            self.mta_thread.stop()
+            self.mta_thread = None
+
+    def get_received_messages(self):
+        """The queue of ``pymta.model.Message`` the server accepted."""
+        return self.deliverer.received_messages
+
+
+class SMTPTestCase(AssertionsMixin, unittest.TestCase):
+    """A test case with a server (a ``DebuggingMTA`` by default) running in a
+    thread on a free port: ``hostname``, ``listen_port``, ``mta``,
+    ``mta_thread``, ``deliverer`` (the class ``BlackholeDeliverer``).
+
+    ``setUp()`` sets ``hostname`` and ``listen_port`` and calls
+    ``init_mta()``, which builds the server with ``build_mta()``; override
+    either (and call the base version) to change the server."""
+
+    def setUp(self):
+        super(SMTPTestCase, self).setUp()
+        self.hostname = 'localhost'
+        self.listen_port = 0
+        self.init_mta()
+
+    def build_mta(self, hostname, listen_port, deliverer,
+                  policy_class=None):
+        """Return the server to run (not yet started)."""
+        return DebuggingMTA(hostname, listen_port, deliverer,
+                            policy_class=policy_class)
+
+    def init_mta(self, policy_class=IMTAPolicy):
+        """(Re)start the server with ``policy_class``; returns once it has
+        served one probe connection."""
+        self.stop_mta()
+        self.deliverer = BlackholeDeliverer
+        mta = self.build_mta(self.hostname, self.listen_port, self.deliverer,
+                             policy_class)
+        if mta is None:
+            # a build_mta() that only set self.mta
+            mta = getattr(self, 'mta', None)
+        self.mta = mta
+        self.mta_thread = _start_server(mta)
+        self.listen_port = getattr(mta, 'port', None) or self.listen_port
+
+    def stop_mta(self):
+        thread = getattr(self, 'mta_thread', None)
+        if thread is not None:
+            thread.stop()
+            self.mta_thread = None
+
+    def tearDown(self):
+        self.stop_mta()
+        super(SMTPTestCase, self).tearDown()
+
+    def get_received_messages(self):
+        """The queue of ``pymta.model.Message`` the server accepted."""
+        return self.deliverer.received_messages

@@ -1,0 +1,416 @@
+# -*- coding: utf-8 -*-
+"""Serving connections: the I/O around the sans-I/O parser.
+
+Two loops live here, and both server paths of ``PythonMTA`` use them:
+
+* ``serve_connection()`` serves ONE connection: it reads the socket in large
+  chunks, feeds each chunk to an ``SMTPCommandParser`` and sends everything
+  the parser wrote in reply to that chunk with one send. It ends when the
+  parser closes the connection, the client goes away, the client stays silent
+  longer than the idle timeout, or the *stop fd* becomes readable (the server
+  shuts down; the client then gets a 421).
+* ``WorkerProcess.accept_loop()`` accepts connections on the listening socket
+  and serves them one after the other until the stop fd becomes readable.
+
+The serial path runs ``accept_loop`` in the thread that called
+``serve_forever``, with the read end of the server's wake-up socket pair as
+stop fd. On the fork path every worker process runs ``WorkerProcess.run``:
+it accepts on the listening socket it shares with its siblings (the kernel
+hands each connection to one of them), reports to the parent through its
+status pipe (``R`` ready, ``B`` busy, ``I`` idle again; end of file means
+the worker is gone) and stops when its *lifeline* pipe reaches end of file:
+the parent closes the write end on shutdown, and the kernel closes it when
+the parent dies in any way.
+
+This module must not import ``pymta.command_parser`` at import time (that
+module re-exports ``WorkerProcess``); the parser is imported where it is used.
+"""
+
+from __future__ import absolute_import
+
+import errno
+import inspect
+import logging
+import math
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from .compat import wire_bytes
+
+
+__all__ = ['WorkerProcess']
+
+log = logging.getLogger('pymta')
+
+#: Octets read from a client socket at once.
+READ_SIZE = 64 * 1024
+
+_now = getattr(time, 'monotonic', time.time)
+
+# errors that only mean "try again"
+_RETRY_ERRNOS = frozenset([errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR])
+# errors accept() returns for a connection that went away before we took it
+_ACCEPT_SKIP_ERRNOS = frozenset([errno.ECONNABORTED, errno.EPROTO,
+                                 getattr(errno, 'ENOSR', errno.EPROTO)])
+# errors accept() returns when this process (or the system) has no room
+_ACCEPT_RESOURCE_ERRNOS = frozenset([errno.EMFILE, errno.ENFILE,
+                                     errno.ENOBUFS, errno.ENOMEM])
+# errors that mean the client is gone
+_DISCONNECT_ERRNOS = frozenset([errno.ECONNRESET, errno.EPIPE,
+                                errno.ENOTCONN, errno.ESHUTDOWN,
+                                errno.ECONNABORTED, errno.ETIMEDOUT])
+
+_STOPPED = 'stopped'
+_TIMED_OUT = 'timed out'
+_DONE = 'done'
+
+
+def _errno_of(error):
+    number = getattr(error, 'errno', None)
+    if number is None and error.args:
+        # select.error on Python 2 is (errno, text) without .errno
+        number = error.args[0]
+    return number
+
+
+# --- waiting for file descriptors --------------------------------------------
+def wait_for(readers=(), writers=(), timeout=None):
+    """Wait until one of the file descriptors ``readers`` is readable or one
+    of ``writers`` is writable, or ``timeout`` seconds passed (None: no limit).
+
+    Returns ``(readable, writable)``, two lists of fds (both empty on a time
+    out). A hang-up or error condition counts as ready, so the caller finds
+    out by reading or writing. Interrupted system calls are resumed.
+    """
+    deadline = None if timeout is None else _now() + timeout
+    while True:
+        remaining = None
+        if deadline is not None:
+            remaining = max(0.0, deadline - _now())
+        try:
+            return _wait_once(readers, writers, remaining)
+        except (select.error, IOError, OSError) as e:
+            if _errno_of(e) != errno.EINTR:
+                raise
+
+
+def _wait_once(readers, writers, timeout):
+    if not hasattr(select, 'poll'):
+        readable, writable, in_error = select.select(
+            readers, writers, list(readers) + list(writers), timeout)
+        readable = list(set(readable) | (set(in_error) & set(readers)))
+        writable = list(set(writable) | (set(in_error) & set(writers)))
+        return readable, writable
+    poller = select.poll()
+    masks = {}
+    for fd in readers:
+        masks[fd] = masks.get(fd, 0) | select.POLLIN
+    for fd in writers:
+        masks[fd] = masks.get(fd, 0) | select.POLLOUT
+    for fd, mask in masks.items():
+        poller.register(fd, mask)
+    milliseconds = None
+    if timeout is not None:
+        # round up: a wait must not end before its time
+        milliseconds = int(math.ceil(timeout * 1000))
+    readable, writable = [], []
+    trouble = select.POLLHUP | select.POLLERR | select.POLLNVAL
+    for fd, events in poller.poll(milliseconds):
+        wanted = masks.get(fd, 0)
+        if (wanted & select.POLLIN) and (events & (select.POLLIN | trouble)):
+            readable.append(fd)
+        if (wanted & select.POLLOUT) and (events & (select.POLLOUT | trouble)):
+            writable.append(fd)
+    return readable, writable
+
+
+# --- one connection ------------------------------------------------------------
+class SocketChannel(object):
+    """The channel an ``SMTPCommandParser`` writes to: it collects the reply
+    lines (``write``) and whether the connection is to be closed
+    (``close``); ``serve_connection`` sends them after each chunk of input."""
+
+    __slots__ = ('_lines', 'is_closing')
+
+    def __init__(self):
+        self._lines = []
+        self.is_closing = False
+
+    def write(self, text):
+        self._lines.append(text)
+
+    def close(self):
+        self.is_closing = True
+
+    def take_output(self):
+        """The octets written since the last call."""
+        if not self._lines:
+            return b''
+        lines, self._lines = self._lines, []
+        return b''.join([wire_bytes(line) for line in lines])
+
+
+def _send_all(connection, data, stop_fd, timeout):
+    """Send ``data`` on the non-blocking ``connection``; give up when the
+    client accepts nothing for ``timeout`` seconds (returns _TIMED_OUT) or the
+    stop fd becomes readable (returns _STOPPED)."""
+    view = memoryview(data)
+    fd = connection.fileno()
+    readers = [stop_fd] if stop_fd is not None else []
+    while len(view):
+        try:
+            sent = connection.send(view)
+        except (IOError, OSError) as e:
+            if _errno_of(e) not in _RETRY_ERRNOS:
+                raise
+            readable, writable = wait_for(readers, [fd], timeout)
+            if readable:
+                return _STOPPED
+            if not writable:
+                return _TIMED_OUT
+            continue
+        view = view[sent:]
+    return _DONE
+
+
+def _say_goodbye(connection, hostname, text):
+    """Send a last 421 without waiting for the client (best effort)."""
+    try:
+        connection.send(wire_bytes('421 %s %s\r\n' % (hostname, text)))
+    except (IOError, OSError):
+        pass
+
+
+def _close(connection, graceful):
+    try:
+        if graceful:
+            connection.shutdown(socket.SHUT_WR)
+    except (IOError, OSError):
+        pass
+    try:
+        connection.close()
+    except (IOError, OSError):
+        pass
+
+
+def serve_connection(connection, remote_address, deliverer, policy=None,
+                     authenticator=None, primary_hostname=None, stop_fd=None,
+                     idle_timeout=None, read_size=READ_SIZE):
+    """Serve one SMTP connection (an accepted socket) until it ends; close it.
+
+    ``remote_address`` is the address ``accept()`` returned. ``stop_fd``: when
+    it becomes readable the server is stopping: the client gets a 421 and the
+    connection is closed. ``idle_timeout``: seconds the client may stay
+    silent (or refuse to read our replies) before it gets a 421 and is cut
+    off; None for no limit.
+
+    Returns True if the connection ended because ``stop_fd`` became readable
+    (the caller should stop serving), False otherwise. Never raises for what
+    a client does; a fault in pymta itself is logged and ends only this
+    connection.
+    """
+    from .command_parser import ClientDisconnectedError, SMTPCommandParser
+    remote_ip, remote_port = remote_address[0], remote_address[1]
+    channel = SocketChannel()
+    hostname = primary_hostname or socket.getfqdn()
+    stopped = False
+    graceful = False
+    readers = [connection.fileno()]
+    if stop_fd is not None:
+        readers.append(stop_fd)
+    try:
+        connection.setblocking(False)
+        try:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (IOError, OSError):
+            pass    # not TCP (e.g. a socket pair in a test)
+        parser = SMTPCommandParser(channel, remote_ip, remote_port, deliverer,
+                                   policy=policy, authenticator=authenticator,
+                                   primary_hostname=hostname)
+        while True:
+            outcome = _send_all(connection, channel.take_output(), stop_fd,
+                                idle_timeout)
+            if outcome == _STOPPED:
+                stopped = True
+                break
+            if outcome == _TIMED_OUT:
+                log.info('%s:%s does not read its replies, closing',
+                         remote_ip, remote_port)
+                break
+            if channel.is_closing:
+                graceful = True
+                break
+            readable, _ = wait_for(readers, (), idle_timeout)
+            if stop_fd in readable:
+                _say_goodbye(connection, hostname, 'Service not available, '
+                             'closing transmission channel')
+                stopped = True
+                break
+            if not readable:
+                log.info('%s:%s idle for %s s, closing', remote_ip,
+                         remote_port, idle_timeout)
+                _say_goodbye(connection, hostname, 'Timeout, closing '
+                             'transmission channel')
+                break
+            try:
+                data = connection.recv(read_size)
+            except (IOError, OSError) as e:
+                if _errno_of(e) in _RETRY_ERRNOS:
+                    continue
+                raise
+            if not data:
+                log.debug('%s:%s disconnected', remote_ip, remote_port)
+                break
+            parser.process_new_data(data)
+    except ClientDisconnectedError:
+        log.debug('%s:%s disconnected', remote_ip, remote_port)
+    except (IOError, OSError) as e:
+        if _errno_of(e) in _DISCONNECT_ERRNOS:
+            log.debug('%s:%s went away: %s', remote_ip, remote_port, e)
+        else:
+            log.exception('error while serving %s:%s', remote_ip, remote_port)
+    except Exception:
+        log.exception('error while serving %s:%s', remote_ip, remote_port)
+    finally:
+        _close(connection, graceful)
+    return stopped
+
+
+# --- building the deliverer, policy and authenticator -------------------------
+def build_instance(factory, interface_method):
+    """One instance from a "class" argument of ``PythonMTA``: a class or any
+    other callable is called without arguments; an object that already has
+    ``interface_method`` (an instance) is used as it is; None stays None."""
+    if factory is None:
+        return None
+    if inspect.isclass(factory):
+        return factory()
+    if hasattr(factory, interface_method) or not callable(factory):
+        return factory
+    return factory()
+
+
+def build_instances(deliverer_class, policy_class, authenticator_class):
+    """``(deliverer, policy, authenticator)`` built from the class arguments."""
+    return (build_instance(deliverer_class, 'new_message_accepted'),
+            build_instance(policy_class, 'accept_new_connection'),
+            build_instance(authenticator_class, 'authenticate'))
+
+
+# --- the accept loop and the worker process -----------------------------------
+class _ParentGone(Exception):
+    pass
+
+
+class WorkerProcess(object):
+    """Accepts connections on a listening socket and serves them, one at a
+    time, with one deliverer, policy and authenticator instance.
+
+    ``PythonMTA`` makes one per worker process on the fork path (``run`` is
+    the process's target) and one for the serial path (``build`` and
+    ``accept_loop`` in the serving thread).
+
+    * ``listen_socket``: the listening socket (made non-blocking here).
+    * ``deliverer_class``, ``policy_class``, ``authenticator_class``: the
+      "class" arguments of ``PythonMTA`` (see ``build_instance``).
+    * ``primary_hostname``: the server's name, looked up once by the server.
+    * ``session_timeout``: seconds a client may stay idle (None: no limit).
+    * ``lifeline_fd``: (fork path) read end of the parent's lifeline pipe;
+      end of file there means stop.
+    * ``status_fd``: (fork path) write end of this worker's status pipe.
+    * ``inherited``: (fork path) sockets and fds of the parent that the
+      worker closes first thing.
+    """
+
+    def __init__(self, listen_socket, deliverer_class, policy_class=None,
+                 authenticator_class=None, primary_hostname=None,
+                 session_timeout=None, lifeline_fd=None, status_fd=None,
+                 inherited=()):
+        self.listen_socket = listen_socket
+        self.deliverer_class = deliverer_class
+        self.policy_class = policy_class
+        self.authenticator_class = authenticator_class
+        self.primary_hostname = primary_hostname
+        self.session_timeout = session_timeout
+        self.lifeline_fd = lifeline_fd
+        self.status_fd = status_fd
+        self.inherited = inherited
+        self.deliverer = self.policy = self.authenticator = None
+
+    def build(self):
+        """Build this worker's deliverer, policy and authenticator."""
+        self.deliverer, self.policy, self.authenticator = build_instances(
+            self.deliverer_class, self.policy_class, self.authenticator_class)
+
+    def run(self):
+        """The body of a worker process (fork path)."""
+        # Ctrl-C in a terminal reaches the whole process group: the parent
+        # handles it and stops the workers. A SIGTERM handler of the parent
+        # must not run here either.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for thing in self.inherited:
+            try:
+                if isinstance(thing, int):
+                    os.close(thing)
+                else:
+                    thing.close()
+            except (IOError, OSError):
+                pass
+        self.inherited = ()
+        try:
+            self.build()
+        except Exception:
+            log.exception('worker %d: could not build the deliverer, policy '
+                          'or authenticator', os.getpid())
+            sys.exit(1)
+        try:
+            self._report(b'R')
+            self.accept_loop(self.lifeline_fd)
+        except _ParentGone:
+            pass
+
+    def _report(self, status):
+        if self.status_fd is None:
+            return
+        try:
+            os.write(self.status_fd, status)
+        except (IOError, OSError):
+            # the parent is gone (EPIPE): stop
+            raise _ParentGone()
+
+    def accept_loop(self, stop_fd):
+        """Accept and serve connections until ``stop_fd`` becomes readable."""
+        listen_socket = self.listen_socket
+        listen_socket.setblocking(False)
+        readers = [listen_socket.fileno(), stop_fd]
+        while True:
+            readable, _ = wait_for(readers)
+            if stop_fd in readable:
+                return
+            try:
+                connection, address = listen_socket.accept()
+            except (IOError, OSError) as e:
+                number = _errno_of(e)
+                if number in _RETRY_ERRNOS or number in _ACCEPT_SKIP_ERRNOS:
+                    continue
+                if number in _ACCEPT_RESOURCE_ERRNOS:
+                    log.error('cannot accept a connection: %s', e)
+                    # let the resources come back (or a stop arrive)
+                    if wait_for([stop_fd], (), 0.1)[0]:
+                        return
+                    continue
+                raise
+            self._report(b'B')
+            stopped = serve_connection(
+                connection, address, self.deliverer, policy=self.policy,
+                authenticator=self.authenticator,
+                primary_hostname=self.primary_hostname, stop_fd=stop_fd,
+                idle_timeout=self.session_timeout)
+            if stopped:
+                return
+            self._report(b'I')

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""Runs one PythonMTA for the end-to-end tests (see mta_support.ServerProcess).
+
+usage: python mta_server_process.py CONFIG_JSON
+
+Prints ``LISTENING <port>`` once the server listens, ``STOPPED`` when
+serve_forever() returned. SIGUSR1 calls shutdown_server(); SIGINT is left to
+PythonMTA (the way a process manager or Ctrl-C stops it). Log output goes to
+standard error.
+"""
+
+import json
+import logging
+import os
+import signal
+import sys
+
+if os.environ.get('PYMTA_TEST_SERIAL'):
+    # like tests/__init__.py: no multiprocessing in the serial environments
+    sys.modules['multiprocessing'] = None
+
+import mta_support  # noqa: E402 (from this directory)
+from pymta.mta import PythonMTA  # noqa: E402
+
+
+class Server(PythonMTA):
+
+    def listening_started(self):
+        sys.stdout.write('LISTENING %d\n' % self.port)
+        sys.stdout.flush()
+
+
+def main(argv):
+    config = json.loads(argv[1])
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format='%(process)d %(levelname)s %(message)s')
+    # a shell without job control starts background jobs with SIGINT ignored;
+    # the tests send SIGINT and expect Python's usual handling
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    spool_dir = config['spool_dir']
+
+    def deliverer():
+        return mta_support.SpoolDeliverer(spool_dir)
+    options = dict((str(key), value)
+                   for key, value in config['options'].items())
+    server = Server('127.0.0.1', 0, deliverer,
+                    mta_support.POLICIES[config['policy']],
+                    mta_support.UserIsPasswordAuthenticator, **options)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: server.shutdown_server())
+    server.serve_forever(use_multiprocessing=config['use_multiprocessing'])
+    sys.stdout.write('STOPPED\n')
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,424 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""Support for the end-to-end tests of the server (not a test module).
+
+Two users: the test modules (as ``tests.mta_support``) and
+``mta_server_process.py``, which runs a ``PythonMTA`` in a process of its own
+(as ``mta_support``, from the same directory). So it imports only pymta and
+the standard library.
+
+Why a process of its own: the fork path forks, and a test process has
+threads (and a test runner inside); a server process whose main thread is
+the only thread is what users run, and it can be sent SIGINT, SIGTERM and
+SIGKILL.
+"""
+
+from __future__ import absolute_import
+
+import json
+import os
+import pickle
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import pymta
+from pymta.api import IAuthenticator, IMessageDeliverer, IMTAPolicy, \
+    PolicyDecision
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER_SCRIPT = os.path.join(HERE, 'mta_server_process.py')
+EXAMPLE_SCRIPT = os.path.join(os.path.dirname(HERE), 'examples',
+                              'debugging_server.py')
+
+#: seconds any single network step of a test may take before it fails
+TIMEOUT = 10.0
+#: how long the 'slow' HELO makes the policy sleep
+SLOW_SECONDS = 2.0
+#: the maximum message size of ScriptedPolicy
+MAX_SIZE = 100000
+
+_now = getattr(time, 'monotonic', time.time)
+
+
+# --- what runs inside the server ----------------------------------------------
+class ScriptedPolicy(IMTAPolicy):
+    """Decides by the client's HELO/EHLO name, so that one server shows many
+    behaviours:
+
+    ``reject-helo``  HELO/EHLO refused (550)
+    ``slow``         HELO/EHLO answered after SLOW_SECONDS
+    ``pid``          HELO/EHLO answered ``250 pid <worker pid>``
+    ``reject-from``  MAIL FROM refused (550)
+    ``custom-reply`` MAIL FROM refused with a three-line 553
+    ``raise``        MAIL FROM:<boom@example.com> makes the policy raise
+    ``close-before`` MAIL FROM: the connection is closed, no reply
+    ``close-after``  MAIL FROM: 250, then the connection is closed
+
+    Recipients starting with ``bad`` are refused (550). Messages are limited
+    to MAX_SIZE octets.
+    """
+
+    def max_message_size(self, peer):
+        return MAX_SIZE
+
+    def accept_helo(self, helo_string, message):
+        return self._greeting(helo_string)
+
+    def accept_ehlo(self, ehlo_string, message):
+        return self._greeting(ehlo_string)
+
+    def _greeting(self, name):
+        if name == 'reject-helo':
+            return False
+        if name == 'slow':
+            time.sleep(SLOW_SECONDS)
+        if name == 'pid':
+            return (True, (250, 'pid %d' % os.getpid()))
+        return True
+
+    def accept_from(self, sender, message):
+        helo = message.smtp_helo
+        if helo == 'reject-from':
+            return False
+        if helo == 'custom-reply':
+            return (False, (553, ['first line', 'second line', 'third line']))
+        if helo == 'raise' and sender == 'boom@example.com':
+            raise RuntimeError('a policy fault the test asked for')
+        if helo == 'close-before':
+            decision = PolicyDecision(True)
+            decision._close_connection_before_response = True
+            return decision
+        if helo == 'close-after':
+            decision = PolicyDecision(True)
+            decision._close_connection_after_response = True
+            return decision
+        return True
+
+    def accept_rcpt_to(self, new_recipient, message):
+        return not new_recipient.startswith('bad')
+
+
+class UserIsPasswordAuthenticator(IAuthenticator):
+    def authenticate(self, username, password, peer):
+        return username == password
+
+
+class SpoolDeliverer(IMessageDeliverer):
+    """Pickles every message into a file of its own in ``spool_dir`` (the
+    test process reads them back). The file is complete before the client
+    gets its 250."""
+
+    def __init__(self, spool_dir):
+        self.spool_dir = spool_dir
+        self.count = 0
+
+    def new_message_accepted(self, msg):
+        self.count += 1
+        name = '%017.6f-%08d-%06d' % (time.time(), os.getpid(), self.count)
+        path = os.path.join(self.spool_dir, name)
+        with open(path + '.tmp', 'wb') as spool_file:
+            pickle.dump(msg, spool_file, 2)
+        os.rename(path + '.tmp', path + '.pickle')
+
+
+POLICIES = {'scripted': ScriptedPolicy, 'default': IMTAPolicy}
+
+
+# --- the test process's side ---------------------------------------------------
+def pymta_import_root():
+    """The directory from which this process imported pymta (site-packages
+    or the checkout): a subprocess must import the same pymta."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(pymta.__file__)))
+
+
+def subprocess_environment():
+    env = dict(os.environ)
+    paths = [pymta_import_root()]
+    if env.get('PYTHONPATH'):
+        paths.append(env['PYTHONPATH'])
+    env['PYTHONPATH'] = os.pathsep.join(paths)
+    return env
+
+
+def multiprocessing_is_importable():
+    try:
+        import multiprocessing  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def skip_unless_fork_path_possible():
+    if not multiprocessing_is_importable():
+        raise unittest.SkipTest('multiprocessing cannot be imported here '
+                                '(PYMTA_TEST_SERIAL): pymta has no fork path')
+
+
+class OutputReader(object):
+    """Reads a pipe with time limits (select, no threads)."""
+
+    def __init__(self, pipe):
+        self.fd = pipe.fileno()
+        self.buffer = b''
+        self.at_eof = False
+
+    def _read_some(self, deadline):
+        remaining = deadline - _now()
+        if remaining <= 0:
+            return False
+        readable = select.select([self.fd], [], [], remaining)[0]
+        if not readable:
+            return False
+        data = os.read(self.fd, 65536)
+        if not data:
+            self.at_eof = True
+        self.buffer += data
+        return True
+
+    def read_until(self, marker, timeout=TIMEOUT):
+        """Everything up to and including ``marker`` (bytes), or raise."""
+        deadline = _now() + timeout
+        while marker not in self.buffer:
+            if self.at_eof or not self._read_some(deadline):
+                raise AssertionError('%r did not arrive within %s s (got %r, '
+                                     'eof=%s)' % (marker, timeout, self.buffer,
+                                                  self.at_eof))
+        position = self.buffer.index(marker) + len(marker)
+        text, self.buffer = self.buffer[:position], self.buffer[position:]
+        return text
+
+    def read_to_eof(self, timeout=TIMEOUT):
+        """Everything until end of file; raises if it takes longer."""
+        deadline = _now() + timeout
+        while not self.at_eof:
+            if not self._read_some(deadline):
+                raise AssertionError('no end of file within %s s (got %r)' % (
+                    timeout, self.buffer))
+        text, self.buffer = self.buffer, b''
+        return text
+
+
+def wait_for_exit(process, timeout=TIMEOUT):
+    """The exit status of ``process`` (whose output already ended)."""
+    deadline = _now() + timeout
+    while process.poll() is None:
+        if _now() > deadline:
+            raise AssertionError('process %d did not exit' % process.pid)
+        time.sleep(0.005)
+    return process.returncode
+
+
+class ServerProcess(object):
+    """A PythonMTA in a process of its own (mta_server_process.py): a
+    ScriptedPolicy (or another of POLICIES), UserIsPasswordAuthenticator, a
+    SpoolDeliverer. ``port`` once started; ``messages()`` reads what it
+    delivered. Its workers inherit its standard output, so the end of that
+    output means the server and all its workers are gone."""
+
+    def __init__(self, use_multiprocessing, policy='scripted', **options):
+        self.config = {'use_multiprocessing': use_multiprocessing,
+                       'policy': policy, 'options': options}
+        self.process = None
+        self.port = None
+        self.spool_dir = None
+        self.stderr_file = None
+        self.output = None
+
+    def start(self):
+        self.spool_dir = tempfile.mkdtemp(prefix='pymta-test-spool-')
+        self.config['spool_dir'] = self.spool_dir
+        self.stderr_file = tempfile.TemporaryFile()
+        with open(os.devnull, 'rb') as devnull:
+            self.process = subprocess.Popen(
+                [sys.executable, SERVER_SCRIPT, json.dumps(self.config)],
+                stdin=devnull, stdout=subprocess.PIPE, stderr=self.stderr_file,
+                env=subprocess_environment(), close_fds=True)
+        self.output = OutputReader(self.process.stdout)
+        try:
+            line = self.output.read_until(b'\n', timeout=30.0)
+        except AssertionError:
+            self.kill()
+            raise AssertionError('the server did not start: %s' % (
+                self.stderr_text(),))
+        words = line.split()
+        assert words[0] == b'LISTENING', line
+        self.port = int(words[1])
+        return self
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def send_signal(self, signum):
+        os.kill(self.process.pid, signum)
+
+    def stop(self, signum=signal.SIGUSR1, timeout=TIMEOUT):
+        """Ask the server to stop (SIGUSR1: it calls shutdown_server());
+        wait until it and its workers are gone; return (exit status, output
+        after the LISTENING line)."""
+        self.send_signal(signum)
+        return self.wait(timeout)
+
+    def wait(self, timeout=TIMEOUT):
+        output = self.output.read_to_eof(timeout)
+        status = wait_for_exit(self.process)
+        self.process.stdout.close()
+        return status, output
+
+    def kill(self):
+        """Make sure nothing of it is left (after a failed test)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            workers = child_pids(self.process.pid)
+            self.process.kill()
+            self.process.wait()
+            for pid in workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if not self.process.stdout.closed:
+            self.process.stdout.close()
+
+    def cleanup(self):
+        self.kill()
+        if self.spool_dir is not None:
+            for name in os.listdir(self.spool_dir):
+                os.remove(os.path.join(self.spool_dir, name))
+            os.rmdir(self.spool_dir)
+            self.spool_dir = None
+        if self.stderr_file is not None:
+            self.stderr_file.close()
+            self.stderr_file = None
+
+    def stderr_text(self):
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode('utf-8', 'replace')
+
+    def messages(self):
+        """The messages delivered so far, oldest first."""
+        names = sorted(name for name in os.listdir(self.spool_dir)
+                       if name.endswith('.pickle'))
+        messages = []
+        for name in names:
+            with open(os.path.join(self.spool_dir, name), 'rb') as spool_file:
+                messages.append(pickle.load(spool_file))
+        return messages
+
+    def forget_messages(self):
+        for name in os.listdir(self.spool_dir):
+            os.remove(os.path.join(self.spool_dir, name))
+
+
+def child_pids(parent_pid):
+    """The pids of the living (not zombie) children of ``parent_pid`` (Linux:
+    read from /proc)."""
+    children = []
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name, 'rb') as stat_file:
+                stat = stat_file.read()
+        except (IOError, OSError):
+            continue
+        # pid (comm) state ppid ...; comm may contain spaces and parentheses
+        fields = stat[stat.rindex(b')') + 2:].split()
+        if int(fields[1]) == parent_pid and fields[0] != b'Z':
+            children.append(int(name))
+    return children
+
+
+def is_alive(pid):
+    """True if process ``pid`` exists and is not a zombie."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as stat_file:
+            stat = stat_file.read()
+    except (IOError, OSError):
+        return False
+    return stat[stat.rindex(b')') + 2:].split()[0] != b'Z'
+
+
+def living(pids, timeout=1.0):
+    """The processes of ``pids`` still alive after up to ``timeout`` seconds.
+    (A process closes its files a moment before it becomes a zombie; there
+    is no event for the end of a process that is not our child.)"""
+    deadline = _now() + timeout
+    while True:
+        alive = [pid for pid in pids if is_alive(pid)]
+        if not alive or _now() > deadline:
+            return alive
+        time.sleep(0.01)
+
+
+class RawClient(object):
+    """A plain socket SMTP client for what smtplib cannot do (pipelining,
+    disconnecting at odd moments)."""
+
+    def __init__(self, port, host='127.0.0.1'):
+        self.sock = socket.create_connection((host, port), TIMEOUT)
+        self.buffer = b''
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_reply(self):
+        """One whole reply: ``(code, [lines])`` (lines as native text); raises
+        AssertionError if the server closed the connection first."""
+        lines = []
+        while True:
+            while b'\r\n' not in self.buffer:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise AssertionError('connection closed (after %r)' % (
+                        lines,))
+                self.buffer += data
+            line, self.buffer = self.buffer.split(b'\r\n', 1)
+            lines.append(line[4:].decode('utf-8'))
+            if line[3:4] != b'-':
+                return int(line[:3]), lines
+
+    def read_to_eof(self):
+        """What arrives until the server closes the connection."""
+        data = self.buffer
+        self.buffer = b''
+        while True:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    def has_data(self):
+        return bool(self.buffer) or bool(
+            select.select([self.sock], [], [], 0)[0])
+
+    def close(self):
+        self.sock.close()
+
+
+def find_executable(name):
+    for directory in os.environ.get('PATH', '').split(os.pathsep):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def swaks_or_skip(test):
+    """The path of swaks; skip the test if it is missing, but fail it in CI
+    (the CI script installs swaks)."""
+    path = find_executable('swaks')
+    if path is None:
+        if os.environ.get('CI'):
+            test.fail('swaks is not installed (apt-get install swaks); CI '
+                      'must run the swaks tests')
+        raise unittest.SkipTest('swaks is not installed')
+    return path

@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+"""SPEC section 4a: the pycerberus schemas of pymta.validation."""
+from __future__ import absolute_import, print_function
+
+import base64
+import unittest
+
+from pycerberus.errors import InvalidDataError
+from pycerberus.schemas import PositionalArgumentsParsingSchema
+from pycerberus.validators import StringValidator
+
+from pymta.validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
+    MailFromSchema, RcptToSchema, SMTPCommandArgumentsSchema, SMTPEmailValidator)
+
+
+# pycerberus stores its results in the context dict: use a fresh one per call
+def esmtp():
+    return {'esmtp': True}
+
+
+def plain_smtp():
+    return {'esmtp': False}
+
+
+def b64(value):
+    if not isinstance(value, bytes):
+        value = value.encode('utf-8')
+    return str(base64.b64encode(value).decode('ascii'))
+
+
+class ValidationTestCase(unittest.TestCase):
+    def assert_invalid(self, schema, value, expected_message=None, context=None):
+        try:
+            if context is None:
+                result = schema.process(value)
+            else:
+                result = schema.process(value, context=context)
+        except InvalidDataError as e:
+            if expected_message is not None:
+                self.assertEqual(expected_message, e.msg())
+            return e
+        self.fail('%r accepted %r: %r' % (schema, value, result))
+
+
+class SchemaTypesTest(ValidationTestCase):
+    def test_schemas_are_positional_arguments_parsing_schemas(self):
+        for schema_class in (SMTPCommandArgumentsSchema, HeloSchema, MailFromSchema,
+                             RcptToSchema, AuthPlainSchema, AuthLoginSchema):
+            self.assertTrue(issubclass(schema_class, PositionalArgumentsParsingSchema),
+                            schema_class)
+
+    def test_schema_api_methods_work(self):
+        schema = HeloSchema()
+        schema.set_internal_state_freeze(False)
+        schema.set_internal_state_freeze(True)
+        self.assertEqual({'helo': 'foo'}, schema.process('foo', context=esmtp()))
+
+
+class NoArgumentsSchemaTest(ValidationTestCase):
+    def test_empty_string_gives_empty_dict(self):
+        self.assertEqual({}, SMTPCommandArgumentsSchema().process(''))
+
+    def test_empty_string_with_context(self):
+        self.assertEqual({}, SMTPCommandArgumentsSchema().process('', context=esmtp()))
+
+    def test_argument_is_rejected(self):
+        self.assert_invalid(SMTPCommandArgumentsSchema(), 'foo',
+                            "Syntactically invalid argument(s) 'foo'", context=esmtp())
+
+    def test_several_arguments_are_rejected(self):
+        self.assert_invalid(SMTPCommandArgumentsSchema(), 'foo bar',
+                            "Syntactically invalid argument(s) 'foo bar'", context=esmtp())
+
+
+class HeloSchemaTest(ValidationTestCase):
+    def test_hostname(self):
+        self.assertEqual({'helo': 'mail.example.com'},
+                         HeloSchema().process('mail.example.com', context=plain_smtp()))
+
+    def test_ip_literal(self):
+        self.assertEqual({'helo': '[127.0.0.1]'},
+                         HeloSchema().process('[127.0.0.1]', context=plain_smtp()))
+
+    def test_empty_is_invalid(self):
+        self.assert_invalid(HeloSchema(), '', context=plain_smtp())
+
+    def test_two_tokens_are_invalid(self):
+        self.assert_invalid(HeloSchema(), 'foo bar', context=plain_smtp())
+
+    def test_schema_reusable_after_error(self):
+        schema = HeloSchema()
+        self.assert_invalid(schema, 'foo bar', context=esmtp())
+        self.assertEqual({'helo': 'foo'}, schema.process('foo', context=esmtp()))
+
+
+class EmailValidatorTest(ValidationTestCase):
+    def test_address_in_brackets(self):
+        self.assertEqual('a@example.com', SMTPEmailValidator().process('<a@example.com>'))
+
+    def test_bare_address(self):
+        self.assertEqual('a@example.com', SMTPEmailValidator().process('a@example.com'))
+
+    def test_double_at_is_invalid(self):
+        self.assert_invalid(SMTPEmailValidator(), 'foo@@example.com')
+
+    def test_double_dot_in_domain_is_invalid(self):
+        self.assert_invalid(SMTPEmailValidator(), 'foo@example..com')
+
+    def test_unbalanced_brackets_are_invalid(self):
+        self.assert_invalid(SMTPEmailValidator(), '<foo@example.com')
+        self.assert_invalid(SMTPEmailValidator(), 'foo@example.com>')
+
+
+class MailFromSchemaTest(ValidationTestCase):
+    def process(self, value, esmtp=True):
+        return MailFromSchema().process(value, context={'esmtp': esmtp})
+
+    def test_address_in_brackets(self):
+        self.assertEqual('foo@example.com', self.process('<foo@example.com>', False)['email'])
+
+    def test_bare_address(self):
+        self.assertEqual('foo@example.com', self.process('foo@example.com', False)['email'])
+
+    def test_null_reverse_path(self):
+        self.assertEqual('', self.process('<>', False)['email'])
+        self.assertEqual('', self.process('<>', True)['email'])
+
+    def test_unbalanced_brackets(self):
+        message = 'Invalid email address format - use balanced angle brackets.'
+        self.assert_invalid(MailFromSchema(), '<foo@example.com', message, context=esmtp())
+        self.assert_invalid(MailFromSchema(), 'foo@example.com>', message, context=plain_smtp())
+
+    def test_invalid_addresses(self):
+        self.assert_invalid(MailFromSchema(), 'foo@@example.com', context=esmtp())
+        self.assert_invalid(MailFromSchema(), '<foo@example..com>', context=esmtp())
+
+    def test_size_extension(self):
+        result = self.process('<foo@example.com> SIZE=100')
+        self.assertEqual('foo@example.com', result['email'])
+        self.assertEqual(100, result['size'])
+        self.assertTrue(isinstance(result['size'], int))
+
+    def test_extension_keys_are_case_insensitive(self):
+        self.assertEqual(42, self.process('<foo@example.com> size=42')['size'])
+        self.assertEqual(42, self.process('foo@example.com Size=42')['size'])
+
+    def test_no_extensions_in_plain_smtp(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=100',
+                            'No SMTP extensions allowed for plain SMTP.', context=plain_smtp())
+
+    def test_size_must_be_positive(self):
+        message = 'Invalid size: Must be 1 or greater.'
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=0', message, context=esmtp())
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=-1', message, context=esmtp())
+
+    def test_size_must_be_an_integer(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=fnord', context=esmtp())
+
+    def test_unknown_extension(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> FNORD=INVALID',
+                            'Invalid extension: "FNORD=INVALID"', context=esmtp())
+
+    def test_unknown_extension_message_lists_all_extension_arguments(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=100 FNORD=INVALID',
+                            'Invalid extension: "SIZE=100 FNORD=INVALID"', context=esmtp())
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> FOO=1 BAR=2',
+                            'Invalid extension: "FOO=1 BAR=2"', context=esmtp())
+
+    def test_argument_without_equals_sign(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> fnord',
+                            'Invalid arguments: "fnord"', context=esmtp())
+
+    def test_invalid_arguments_message_lists_all_arguments_after_address(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=10 fnord bar',
+                            'Invalid arguments: "SIZE=10 fnord bar"', context=esmtp())
+
+    def test_add_validator_for_further_extension(self):
+        schema = MailFromSchema()
+        schema.set_internal_state_freeze(False)
+        schema.add('body', StringValidator())
+        schema.set_internal_state_freeze(True)
+        result = schema.process('<foo@example.com> BODY=8BITMIME', context=esmtp())
+        self.assertEqual('foo@example.com', result['email'])
+        self.assertEqual('8BITMIME', result['body'])
+        result = schema.process('<foo@example.com> SIZE=10 body=7BIT', context=esmtp())
+        self.assertEqual(10, result['size'])
+        self.assertEqual('7BIT', result['body'])
+
+    def test_added_extension_is_unknown_without_add(self):
+        schema = MailFromSchema()
+        schema.set_internal_state_freeze(False)
+        schema.add('body', StringValidator())
+        schema.set_internal_state_freeze(True)
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> BODY=8BITMIME',
+                            'Invalid extension: "BODY=8BITMIME"', context=esmtp())
+
+
+class RcptToSchemaTest(ValidationTestCase):
+    def test_address_in_brackets(self):
+        self.assertEqual({'email': 'foo@example.com'},
+                         RcptToSchema().process('<foo@example.com>', context=esmtp()))
+
+    def test_bare_address(self):
+        self.assertEqual({'email': 'foo@example.com'},
+                         RcptToSchema().process('foo@example.com', context=plain_smtp()))
+
+    def test_postmaster_without_domain(self):
+        self.assertEqual({'email': 'postmaster'},
+                         RcptToSchema().process('<postmaster>', context=esmtp()))
+
+    def test_postmaster_any_case(self):
+        result = RcptToSchema().process('<PostMaster>', context=plain_smtp())
+        self.assertEqual('postmaster', result['email'].lower())
+
+    def test_other_local_part_without_domain_is_invalid(self):
+        self.assert_invalid(RcptToSchema(), '<foo>', context=esmtp())
+
+    def test_two_addresses_are_invalid(self):
+        self.assert_invalid(RcptToSchema(), 'foo@example.com bar@example.com', context=esmtp())
+
+    def test_invalid_addresses(self):
+        self.assert_invalid(RcptToSchema(), 'foo@@example.com', context=esmtp())
+        self.assert_invalid(RcptToSchema(), '<foo@example..com>', context=esmtp())
+        self.assert_invalid(RcptToSchema(), '<foo@example.com', context=esmtp())
+        self.assert_invalid(RcptToSchema(), '', context=esmtp())
+
+
+class AuthPlainSchemaTest(ValidationTestCase):
+    def process(self, value):
+        return AuthPlainSchema().process(value, context=esmtp())
+
+    def test_without_authzid(self):
+        self.assertEqual({'authzid': None, 'username': 'foo', 'password': 'bar'},
+                         self.process(b64('\0foo\0bar')))
+
+    def test_with_authzid(self):
+        self.assertEqual({'authzid': 'admin', 'username': 'foo', 'password': 'bar'},
+                         self.process(b64('admin\0foo\0bar')))
+
+    def test_password_not_stripped(self):
+        result = self.process(b64('\0foo\0 secret with spaces  '))
+        self.assertEqual(' secret with spaces  ', result['password'])
+        self.assertEqual('foo', result['username'])
+
+    def test_garbled_data(self):
+        for value in ('', b64('foo'), b64('foo\0bar'), 'a', b64('\0foo\0bar') + ' ' + b64('x')):
+            self.assert_invalid(AuthPlainSchema(), value, 'Garbled data sent', context=esmtp())
+
+
+class AuthLoginSchemaTest(ValidationTestCase):
+    def test_username(self):
+        self.assertEqual({'username': 'foo'},
+                         AuthLoginSchema().process(b64('foo'), context=esmtp()))
+
+    def test_bad_base64(self):
+        self.assert_invalid(AuthLoginSchema(), 'a', 'Garbled data sent', context=esmtp())
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""examples/debugging_server.py run the way a user runs it: as a program that
+prints the messages it receives and stops on Ctrl-C (SIGINT) or SIGTERM."""
+
+from __future__ import absolute_import
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from .mta_support import (EXAMPLE_SCRIPT, TIMEOUT, OutputReader,
+                          subprocess_environment, wait_for_exit)
+
+
+class DebuggingServerExampleTest(unittest.TestCase):
+
+    def start(self, *arguments):
+        stderr_file = tempfile.TemporaryFile()
+        self.addCleanup(stderr_file.close)
+        with open(os.devnull, 'rb') as devnull:
+            process = subprocess.Popen(
+                [sys.executable, EXAMPLE_SCRIPT] + list(arguments),
+                stdin=devnull, stdout=subprocess.PIPE, stderr=stderr_file,
+                env=subprocess_environment(), close_fds=True)
+        self.addCleanup(self.kill, process)
+        self.stderr_file = stderr_file
+        return process, OutputReader(process.stdout)
+
+    def kill(self, process):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+    def stderr_text(self):
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode('utf-8', 'replace')
+
+    def listening_port(self, output):
+        line = output.read_until(b'\n', timeout=30.0).decode('ascii')
+        self.assertTrue(' listening on 127.0.0.1:' in line, line)
+        return int(line.split('127.0.0.1:')[1].split()[0])
+
+    def assert_stops_cleanly(self, process, output, signum):
+        os.kill(process.pid, signum)
+        rest = output.read_to_eof(TIMEOUT)
+        self.assertEqual(0, wait_for_exit(process), self.stderr_text())
+        self.assertFalse('Traceback' in self.stderr_text(), self.stderr_text())
+        return rest
+
+    def test_prints_each_message_with_its_envelope(self):
+        process, output = self.start('127.0.0.1', '0')
+        port = self.listening_port(output)
+        connection = smtplib.SMTP('127.0.0.1', port, timeout=TIMEOUT)
+        connection.helo('client.example')
+        connection.sendmail('me@example.com',
+                            ['you@example.com', 'them@example.com'],
+                            # (bytes go out as they are: CRLF line ends)
+                            u'Subject: hi\r\n\r\nHello \u00e9\r\n.dot'
+                            .encode('utf-8'))
+        connection.quit()
+        printed = output.read_until(b'END MESSAGE ------------\n')
+        lines = printed.decode('utf-8').split('\n')
+        self.assertEqual('---------- MESSAGE FOLLOWS ----------', lines[0])
+        self.assertTrue(lines[1].startswith('Peer:       127.0.0.1:'), lines)
+        self.assertEqual(['HELO:       client.example',
+                          'Sender:     <me@example.com>',
+                          'Recipients: <you@example.com>, <them@example.com>',
+                          '-------------- BODY -----------------',
+                          'Subject: hi', '', u'Hello \u00e9', '.dot',
+                          '------------ END MESSAGE ------------', ''],
+                         lines[2:])
+        self.assertEqual(b'', self.assert_stops_cleanly(process, output,
+                                                        signal.SIGINT))
+
+    def test_sigterm_stops_it_cleanly(self):
+        process, output = self.start('127.0.0.1', '0')
+        self.listening_port(output)
+        self.assertEqual(b'', self.assert_stops_cleanly(process, output,
+                                                        signal.SIGTERM))
+
+    def test_help(self):
+        process, output = self.start('--help')
+        text = output.read_to_eof(TIMEOUT).decode('utf-8')
+        self.assertEqual(0, wait_for_exit(process))
+        self.assertTrue(text.startswith('usage: '), text)
+        self.assertTrue('[host] [port]' in text, text)
+
+    def test_a_port_in_use_is_a_clear_error(self):
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(blocker.close)
+        blocker.bind(('127.0.0.1', 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        process, output = self.start('127.0.0.1', str(port))
+        output.read_to_eof(TIMEOUT)
+        self.assertEqual(1, wait_for_exit(process))
+        self.assertTrue('127.0.0.1:%d' % port in self.stderr_text(),
+                        self.stderr_text())
+        self.assertFalse('Traceback' in self.stderr_text())

@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""The server as a process: starting, stopping and signals on both paths,
+and what only the fork path does (concurrency, replacing dead workers,
+workers that follow their parent). Each test runs its own PythonMTA in a
+process of its own (mta_support.ServerProcess)."""
+
+from __future__ import absolute_import
+
+import os
+import signal
+import smtplib
+import socket
+import time
+import unittest
+
+from .mta_support import (SLOW_SECONDS, TIMEOUT, RawClient, ServerProcess,
+                          child_pids, is_alive, living,
+                          multiprocessing_is_importable,
+                          skip_unless_fork_path_possible)
+
+
+_now = getattr(time, 'monotonic', time.time)
+
+
+class ServerProcessTestCase(unittest.TestCase):
+
+    def start_server(self, use_multiprocessing, **options):
+        server = ServerProcess(use_multiprocessing, **options)
+        self.addCleanup(server.cleanup)
+        return server.start()
+
+    def raw(self, server):
+        client = RawClient(server.port)
+        self.addCleanup(client.close)
+        return client
+
+    def helo_pid(self, client):
+        """Greeting and ``HELO pid``: the pid of the process serving
+        ``client``."""
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO pid\r\n')
+        code, lines = client.read_reply()
+        self.assertEqual(250, code)
+        return int(lines[0].split()[1])
+
+    def send_message(self, server, sender='from@example.com'):
+        connection = smtplib.SMTP('127.0.0.1', server.port, timeout=TIMEOUT)
+        try:
+            connection.sendmail(sender, ['to@example.com'], 'Subject: x\n\nHi')
+            connection.quit()
+        finally:
+            connection.close()
+
+    def assert_port_can_be_bound(self, port):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(('127.0.0.1', port))
+            sock.listen(1)
+        finally:
+            sock.close()
+
+    def assert_clean_exit(self, server, status, output):
+        self.assertEqual(0, status, server.stderr_text())
+        self.assertEqual(b'STOPPED\n', output)
+        self.assertFalse('Traceback' in server.stderr_text(),
+                         server.stderr_text())
+
+
+class LifecycleTests(object):
+    """Both paths: the subclass sets ``use_multiprocessing``."""
+
+    use_multiprocessing = None
+
+    def test_shutdown_server_stops_promptly_and_frees_the_port(self):
+        server = self.start_server(self.use_multiprocessing)
+        self.send_message(server)
+        started = _now()
+        status, output = server.stop(signal.SIGUSR1)
+        self.assertTrue(_now() - started < 1.0, _now() - started)
+        self.assert_clean_exit(server, status, output)
+        self.assert_port_can_be_bound(server.port)
+        self.assertEqual(1, len(server.messages()))
+
+    def test_sigint_to_the_server_process_stops_it_cleanly(self):
+        server = self.start_server(self.use_multiprocessing)
+        self.send_message(server)
+        status, output = server.stop(signal.SIGINT)
+        self.assert_clean_exit(server, status, output)
+        self.assert_port_can_be_bound(server.port)
+
+    def test_an_idle_client_does_not_hold_up_the_shutdown(self):
+        server = self.start_server(self.use_multiprocessing)
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO idle.example\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        started = _now()
+        status, output = server.stop(signal.SIGUSR1)
+        self.assertTrue(_now() - started < 1.0, _now() - started)
+        self.assert_clean_exit(server, status, output)
+        self.assertEqual(421, client.read_reply()[0])
+        self.assertEqual(b'', client.read_to_eof())
+
+    def test_a_silent_client_is_disconnected_after_the_session_timeout(self):
+        server = self.start_server(self.use_multiprocessing,
+                                   session_timeout=0.3)
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        code, lines = client.read_reply()
+        self.assertEqual(421, code)
+        self.assertTrue('Timeout' in lines[0], lines)
+        self.assertEqual(b'', client.read_to_eof())
+        self.send_message(server)
+
+    def test_an_address_in_use_raises_an_error_naming_it(self):
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(blocker.close)
+        blocker.bind(('127.0.0.1', 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        from pymta.mta import PythonMTA
+        mta = PythonMTA('127.0.0.1', port, object())
+        try:
+            mta.serve_forever(use_multiprocessing=self.use_multiprocessing)
+        except socket.error as e:
+            self.assertTrue('127.0.0.1:%d' % port in str(e), str(e))
+        else:
+            self.fail('serve_forever() bound a port that is in use')
+        self.assertFalse(mta.listening.is_set())
+
+
+class SerialLifecycleTest(ServerProcessTestCase, LifecycleTests):
+    use_multiprocessing = False
+
+
+class ForkLifecycleTest(ServerProcessTestCase, LifecycleTests):
+    use_multiprocessing = True
+
+    def setUp(self):
+        skip_unless_fork_path_possible()
+
+
+class ForkPathOnlyTest(ServerProcessTestCase):
+    """What only worker processes can do."""
+
+    def setUp(self):
+        skip_unless_fork_path_possible()
+
+    def test_sixteen_clients_connected_at_once_are_all_greeted(self):
+        server = self.start_server(True)
+        clients = [self.raw(server) for _ in range(16)]
+        for client in clients:
+            code, lines = client.read_reply()
+            self.assertEqual(220, code)
+        # all 16 sessions are alive at the same time, each in its own worker
+        pids = set()
+        for client in clients:
+            client.send(b'HELO pid\r\n')
+        for client in clients:
+            pids.add(int(client.read_reply()[1][0].split()[1]))
+        self.assertEqual(16, len(pids))
+        for client in clients:
+            client.send(b'QUIT\r\n')
+            self.assertEqual(221, client.read_reply()[0])
+
+    def test_workers_are_started_as_load_needs_them(self):
+        server = self.start_server(True, min_spare_workers=2, max_workers=32)
+        self.send_message(server)
+        self.assertTrue(len(child_pids(server.pid)) <= 3,
+                        child_pids(server.pid))
+        clients = [self.raw(server) for _ in range(6)]
+        for client in clients:
+            self.assertEqual(220, client.read_reply()[0])
+        self.assertTrue(len(child_pids(server.pid)) >= 6)
+
+    def test_a_blocking_policy_does_not_stall_other_sessions(self):
+        server = self.start_server(True)
+        slow = self.raw(server)
+        self.assertEqual(220, slow.read_reply()[0])
+        slow.send(b'HELO slow\r\n')     # the policy sleeps SLOW_SECONDS
+        started = _now()
+        self.send_message(server, sender='fast@example.com')
+        elapsed = _now() - started
+        self.assertFalse(slow.has_data(), 'the slow HELO was answered early')
+        self.assertTrue(elapsed < SLOW_SECONDS / 2, elapsed)
+        self.assertEqual(['fast@example.com'],
+                         [m.smtp_from for m in server.messages()])
+        self.assertEqual(250, slow.read_reply()[0])
+
+    def test_a_killed_worker_is_replaced(self):
+        server = self.start_server(True, max_workers=1, min_spare_workers=1)
+        client = self.raw(server)
+        first_pid = self.helo_pid(client)
+        self.assertEqual([first_pid], child_pids(server.pid))
+        os.kill(first_pid, signal.SIGKILL)
+        self.assertEqual(b'', client.read_to_eof())
+        # the only worker is gone; a connection is served all the same
+        second = self.raw(server)
+        second_pid = self.helo_pid(second)
+        self.assertNotEqual(first_pid, second_pid)
+        self.assertFalse(is_alive(first_pid))
+        second.send(b'QUIT\r\n')
+        self.assertEqual(221, second.read_reply()[0])
+        self.send_message(server)
+        status, output = server.stop()
+        self.assert_clean_exit(server, status, output)
+
+    def test_no_worker_remains_after_shutdown_server(self):
+        server = self.start_server(True)
+        clients = [self.raw(server) for _ in range(4)]
+        pids = [self.helo_pid(client) for client in clients]
+        self.assertTrue(set(pids) <= set(child_pids(server.pid)))
+        workers = child_pids(server.pid)
+        status, output = server.stop(signal.SIGUSR1)
+        self.assert_clean_exit(server, status, output)
+        self.assertEqual([], living(workers))
+        self.assert_port_can_be_bound(server.port)
+
+    def assert_workers_follow_their_parent(self, signum):
+        server = self.start_server(True)
+        idle = self.raw(server)         # one worker in a session
+        self.helo_pid(idle)
+        workers = child_pids(server.pid)
+        self.assertTrue(len(workers) >= 2, workers)
+        started = _now()
+        server.send_signal(signum)
+        # the workers share the server's stdout: its end means all are gone
+        server.output.read_to_eof(timeout=1.5)
+        self.assertTrue(_now() - started < 1.0, _now() - started)
+        server.process.wait()
+        self.assertEqual([], living(workers))
+        # the worker said goodbye (421) before it exited
+        self.assertEqual(421, idle.read_reply()[0])
+        self.assertEqual(b'', idle.read_to_eof())
+
+    def test_workers_exit_when_the_server_is_killed(self):
+        self.assert_workers_follow_their_parent(signal.SIGKILL)
+
+    def test_workers_exit_when_the_server_is_terminated(self):
+        self.assert_workers_follow_their_parent(signal.SIGTERM)
+
+
+class SerialFallbackTest(ServerProcessTestCase):
+    """Where ``import multiprocessing`` fails, serve_forever() serves one
+    connection at a time in the calling process."""
+
+    def setUp(self):
+        if multiprocessing_is_importable():
+            raise unittest.SkipTest('multiprocessing can be imported here: '
+                                    'the fallback is checked in the serial '
+                                    'environments (PYMTA_TEST_SERIAL)')
+
+    def test_multiprocessing_really_cannot_be_imported(self):
+        def import_it():
+            import multiprocessing  # noqa: F401
+        self.assertRaises(ImportError, import_it)
+
+    def test_serve_forever_falls_back_to_the_serial_path(self):
+        server = self.start_server(True)    # asks for the fork path
+        client = self.raw(server)
+        self.assertEqual(server.pid, self.helo_pid(client))
+        self.assertEqual([], child_pids(server.pid))
+        client.send(b'QUIT\r\n')
+        self.assertEqual(221, client.read_reply()[0])
+        self.send_message(server)
+        status, output = server.stop()
+        self.assert_clean_exit(server, status, output)
