@@ -181,7 +181,7 @@ class SplitDialogueMixin(object):
 
 
 
-def make_hypothesis_test():
+def _hypothesis_splits_method():
     """A fresh test function for each class (hypothesis wants one executor
     per test function)."""
     if given is None:
@@ -202,7 +202,7 @@ def make_hypothesis_test():
 
 class SplitDialogueTest(SplitDialogueMixin, unittest.TestCase):
     dialogue = DIALOGUE
-    test_hypothesis_splits = make_hypothesis_test()
+    test_hypothesis_splits = _hypothesis_splits_method()
 
     def test_reference_run_is_right(self):
         wire, messages, closed = self.reference
@@ -221,7 +221,7 @@ class SplitDialogueTest(SplitDialogueMixin, unittest.TestCase):
 
 class SplitLoginDialogueTest(SplitDialogueMixin, unittest.TestCase):
     dialogue = LOGIN_DIALOGUE
-    test_hypothesis_splits = make_hypothesis_test()
+    test_hypothesis_splits = _hypothesis_splits_method()
 
     def test_reference_run_is_right(self):
         wire, messages, closed = self.reference
