@@ -584,6 +584,20 @@ class LineLengthTest(ParserTestCase):
         lines = self.feed('HELP ' + 'x' * 1900 + '\r\n')
         self.assertTrue(lines and lines[0].startswith('214'), lines)
 
+    def test_limit_counts_the_line_without_its_line_end(self):
+        # 2048 octets before the CRLF (or bare LF) are allowed, 2049 are not;
+        # the same in one chunk and split right before the line end.
+        at_limit = 'HELP ' + 'x' * (2048 - 5)
+        for line_end in ('\r\n', '\n'):
+            self.assertEqual(['214-Commands supported'],
+                             self.feed(at_limit + line_end)[:1])
+            self.assertEqual(['214-Commands supported'],
+                             self.feed(at_limit, line_end)[:1])
+            self.assertEqual(['500 Line too long'],
+                             self.feed(at_limit + 'x' + line_end))
+            self.assertEqual(['500 Line too long'],
+                             self.feed(at_limit + 'x', line_end))
+
     def test_long_data_lines_are_fine(self):
         self.init()
         self.start_data()
