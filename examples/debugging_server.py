@@ -26,7 +26,7 @@ import signal
 import sys
 
 try:
-    import pymta
+    import pymta  # noqa: F401
 except ImportError:
     # run from a checkout that is not installed: use the pymta next to us
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(

@@ -128,7 +128,15 @@ class SpoolDeliverer(IMessageDeliverer):
         os.rename(path + '.tmp', path + '.pickle')
 
 
-POLICIES = {'scripted': ScriptedPolicy, 'default': IMTAPolicy}
+class BrokenPolicy(IMTAPolicy):
+    """Cannot even be built."""
+
+    def __init__(self):
+        raise RuntimeError('a broken policy the test asked for')
+
+
+POLICIES = {'scripted': ScriptedPolicy, 'default': IMTAPolicy,
+            'broken': BrokenPolicy}
 
 
 # --- the test process's side ---------------------------------------------------
@@ -302,6 +310,16 @@ class ServerProcess(object):
     def stderr_text(self):
         self.stderr_file.seek(0)
         return self.stderr_file.read().decode('utf-8', 'replace')
+
+    def wait_for_log(self, text, timeout=TIMEOUT):
+        """Wait until the server logged ``text`` (its log is a file: there
+        is no event to wait for)."""
+        deadline = _now() + timeout
+        while text not in self.stderr_text():
+            if _now() > deadline:
+                raise AssertionError('%r not logged within %s s: %s' % (
+                    text, timeout, self.stderr_text()))
+            time.sleep(0.01)
 
     def messages(self):
         """The messages delivered so far, oldest first."""

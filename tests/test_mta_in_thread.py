@@ -176,6 +176,18 @@ class SerialPathInThreadTest(unittest.TestCase):
         else:
             self.fail('no error for a host that does not exist')
 
+    def test_a_policy_that_cannot_be_built_is_an_error(self):
+        class BrokenPolicy(IMTAPolicy):
+            def __init__(self):
+                raise RuntimeError('broken on purpose')
+        mta = PythonMTA('127.0.0.1', 0, BlackholeDeliverer, BrokenPolicy)
+        thread = ServingThread(mta)
+        thread.start()
+        self.assertRaises(RuntimeError, mta.wait_until_listening, TIMEOUT)
+        thread.join(TIMEOUT)
+        self.assertTrue(isinstance(thread.error, RuntimeError))
+        self.assertFalse(mta.listening.is_set())
+
     def test_wait_until_listening_times_out_when_nothing_serves(self):
         mta = PythonMTA('127.0.0.1', 0, BlackholeDeliverer)
         self.assertFalse(mta.wait_until_listening(0.01))

@@ -218,10 +218,27 @@ class ForkPathOnlyTest(ServerProcessTestCase):
         self.assertEqual([], living(workers))
         self.assert_port_can_be_bound(server.port)
 
+    def test_workers_that_cannot_start_are_retried_with_a_pause(self):
+        server = self.start_server(True, policy='broken')
+        # nothing can serve; the server keeps trying, slower and slower
+        client = self.raw(server)
+        server.wait_for_log('could not start')
+        self.assertFalse(client.has_data())
+        self.assertTrue(len(child_pids(server.pid)) <= 2)
+        started = _now()
+        status, output = server.stop(signal.SIGUSR1)
+        self.assertTrue(_now() - started < 1.0, _now() - started)
+        self.assertEqual(0, status)
+        self.assertEqual(b'STOPPED\n', output)
+
     def assert_workers_follow_their_parent(self, signum):
         server = self.start_server(True)
         idle = self.raw(server)         # one worker in a session
         self.helo_pid(idle)
+        # and (soon) an idle one, started to replace the busy one
+        deadline = _now() + TIMEOUT
+        while len(child_pids(server.pid)) < 2 and _now() < deadline:
+            time.sleep(0.01)
         workers = child_pids(server.pid)
         self.assertTrue(len(workers) >= 2, workers)
         started = _now()

@@ -1,0 +1,78 @@
+"""pymta's ``PythonMTA`` on 127.0.0.1 with a null deliverer and no policy.
+
+    python pymta_server.py [--port 0] [--serial]
+
+Fork path by default (``serve_forever()``), the serial path with
+``--serial`` (``serve_forever(use_multiprocessing=False)``). With
+``--profile DIR`` each process that serves connections (every worker, or
+the serial server) runs its accept loop under cProfile and writes
+``DIR/pymta-<pid>.prof`` when it stops (read them with ``pstats``; time
+spent blocked in ``poll`` is waiting, not work). Prints
+``PORT <n>`` once it listens (read from ``PythonMTA.port`` after
+``wait_until_listening()``), then serves until SIGINT (Ctrl-C) or SIGTERM.
+Works on Python 2.7 and 3.x; it imports pymta from the checkout this file
+lives in, ahead of any installed copy.
+"""
+
+from __future__ import print_function
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, os.pardir))
+
+from pymta.api import IMessageDeliverer  # noqa: E402
+from pymta.mta import PythonMTA  # noqa: E402
+
+
+class NullDeliverer(IMessageDeliverer):
+    def new_message_accepted(self, msg):
+        pass
+
+
+def profile_accept_loops(directory):
+    """Run every WorkerProcess.accept_loop under cProfile."""
+    import cProfile
+    from pymta import worker
+    original = worker.WorkerProcess.accept_loop
+
+    def profiled_accept_loop(self, stop_fd):
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(original, self, stop_fd)
+        finally:
+            profiler.dump_stats(os.path.join(
+                directory, 'pymta-%d.prof' % os.getpid()))
+
+    worker.WorkerProcess.accept_loop = profiled_accept_loop
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--host', default='127.0.0.1')
+    parser.add_argument('--port', type=int, default=0)
+    parser.add_argument('--serial', action='store_true',
+                        help='serve one connection at a time (serial path)')
+    parser.add_argument('--profile', metavar='DIR',
+                        help='profile the accept loops into DIR (cProfile)')
+    args = parser.parse_args()
+    if args.profile:
+        profile_accept_loops(args.profile)
+    server = PythonMTA(args.host, args.port, NullDeliverer)
+
+    def announce():
+        if server.wait_until_listening(30):
+            print('PORT %d' % server.port)
+            sys.stdout.flush()
+
+    threading.Thread(target=announce).start()
+    signal.signal(signal.SIGTERM, lambda *a: server.shutdown_server())
+    server.serve_forever(use_multiprocessing=not args.serial)
+
+
+if __name__ == '__main__':
+    main()
