@@ -110,10 +110,17 @@ class _MessageCollector(object):
             self._chunks = []
 
     def message_text(self):
-        """The message as a native string: dot-stuffing undone, CRLF -> LF,
-        the final line end removed."""
-        octets = b''.join(self._chunks).replace(b'\r\n..', b'\r\n.')
-        return native_from_wire(octets[len(_DATA_START):].replace(b'\r\n', b'\n'))
+        """The message as a native string: CRLF -> LF, dot-stuffing undone
+        (also after a bare LF, as Python 3's smtplib stuffs bytes messages
+        with bare LFs), the final line end removed."""
+        # Each step drops its input right away: at most two copies of the
+        # message are alive at any moment.
+        octets = b''.join(self._chunks)
+        self._chunks = []
+        octets = octets.replace(b'\r\n', b'\n')
+        octets = octets.replace(b'\n..', b'\n.')
+        # the pretended CRLF at the start is one LF now
+        return native_from_wire(octets, 1 if octets else 0)
 
 
 class SMTPCommandParser(object):

@@ -32,9 +32,10 @@ def b(text):
 
 
 if PY2:
-    def native_from_wire(octets):
-        """Native str from octets read off the wire (Python 2: the bytes)."""
-        return octets
+    def native_from_wire(octets, start=0):
+        """Native str from ``octets[start:]`` read off the wire (Python 2: the
+        bytes)."""
+        return octets[start:] if start else octets
 
     def wire_bytes(text):
         """Octets to write to the wire for a native or unicode string."""
@@ -63,9 +64,12 @@ if PY2:
         except UnicodeEncodeError:
             return value.encode('utf-8')
 else:
-    def native_from_wire(octets):
-        """Native str from octets read off the wire. UTF-8 with
-        surrogateescape: every byte sequence arrives and round-trips."""
+    def native_from_wire(octets, start=0):
+        """Native str from ``octets[start:]`` read off the wire. UTF-8 with
+        surrogateescape: every byte sequence arrives and round-trips. (A
+        memoryview avoids copying a large message to skip its start.)"""
+        if start:
+            return str(memoryview(octets)[start:], 'utf-8', 'surrogateescape')
         return octets.decode('utf-8', 'surrogateescape')
 
     def wire_bytes(text):

@@ -27,11 +27,10 @@ __all__ = ['AuthLoginSchema', 'AuthPlainSchema', 'HeloSchema',
            'SMTPEmailValidator']
 
 _WHITESPACE = re.compile(r'\s+')
-# RFC 5321 atext plus the dot; octets above 127 for SMTPUTF8 local parts.
-_INVALID_LOCALPART_CHARACTER = re.compile(
-    u"([^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\\-\u0080-\U0010ffff])"
-    if len(u'\U0010ffff') == 1 else
-    u"([^a-zA-Z0-9!#$%&'*+/=?^_`{|}~.\\-\u0080-\uffff])")
+# RFC 5321 atext plus the dot; any octet above 127 is fine (SMTPUTF8). Listing
+# what is NOT allowed keeps the pattern small: a range up to U+10FFFF makes
+# Python 2 compile a table of tens of megabytes.
+_INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
 
 GARBLED = 'Garbled data sent'

@@ -429,6 +429,14 @@ class DataFramingTest(ParserTestCase):
         self.assertEqual('127.0.0.1', msg.peer.remote_ip)
         self.assertEqual(4567, msg.peer.remote_port)
 
+    def test_dot_stuffing_after_a_bare_lf_is_undone(self):
+        # Python 3's smtplib sends a bytes message with bare LFs unchanged but
+        # still doubles the dot at the start of each of its lines.
+        self.assertEqual(['250 OK'],
+                         self.feed('..first\n..second\n...third\r\n.\r\n'))
+        self.assertEqual('.first\n.second\n..third',
+                         self.messages()[0].msg_data)
+
     def test_only_the_final_line_end_is_removed(self):
         self.feed('Hi\r\n\r\n\r\n.\r\n')
         self.assertEqual('Hi\n\n', self.messages()[0].msg_data)
