@@ -9,6 +9,7 @@ import unittest
 from pymta.api import IMTAPolicy
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
+from .core_support import RecordingChannel, RecordingDeliverer
 
 
 USERNAME_PROMPT = '334 VXNlcm5hbWU6'
@@ -22,28 +23,6 @@ def b64(value):
     if not isinstance(value, bytes):
         value = value.encode('utf-8')
     return str(base64.b64encode(value).decode('ascii'))
-
-
-class RecordingChannel(object):
-    def __init__(self):
-        self.written = []
-        self.closed = False
-
-    def write(self, data):
-        if isinstance(data, bytes) and not isinstance(data, str):
-            data = data.decode('latin-1')
-        self.written.append(data)
-
-    def close(self):
-        self.closed = True
-
-
-class RecordingDeliverer(object):
-    def __init__(self):
-        self.messages = []
-
-    def new_message_accepted(self, msg):
-        self.messages.append(msg)
 
 
 class RecordingAuthenticator(object):

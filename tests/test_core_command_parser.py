@@ -16,6 +16,7 @@ import six
 from pymta.api import IMTAPolicy
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
+from .core_support import RecordingChannel, RecordingDeliverer
 
 try:
     import tracemalloc
@@ -46,29 +47,6 @@ def to_bytes(data):
     if isinstance(data, bytes):
         return data
     return data.encode('latin-1')
-
-
-class RecordingChannel(object):
-    def __init__(self):
-        self.written = []
-        self.closed = False
-        self.writes_after_close = 0
-
-    def write(self, data):
-        if self.closed:
-            self.writes_after_close += 1
-        self.written.append(data)
-
-    def close(self):
-        self.closed = True
-
-
-class RecordingDeliverer(object):
-    def __init__(self):
-        self.messages = []
-
-    def new_message_accepted(self, msg):
-        self.messages.append(msg)
 
 
 class SizePolicy(IMTAPolicy):

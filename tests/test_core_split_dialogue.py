@@ -12,6 +12,7 @@ import six
 
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
+from .core_support import RecordingChannel, RecordingDeliverer
 
 try:
     from hypothesis import HealthCheck, given, settings, strategies
@@ -101,29 +102,8 @@ LOGIN_EXPECTED_MESSAGES = [
 ]
 
 
-class RecordingChannel(object):
-    def __init__(self):
-        self.written = []
-        self.closed = False
-
-    def write(self, data):
-        assert not self.closed, 'write after close'
-        self.written.append(data)
-
-    def close(self):
-        self.closed = True
-
-
-class RecordingDeliverer(object):
-    def __init__(self):
-        self.messages = []
-
-    def new_message_accepted(self, msg):
-        self.messages.append(msg)
-
-
 def run_dialogue(chunks):
-    channel = RecordingChannel()
+    channel = RecordingChannel(fail_after_close=True)
     deliverer = RecordingDeliverer()
     parser = SMTPCommandParser(channel, '127.0.0.1', 4567, deliverer,
                                authenticator=test_util.DummyAuthenticator(),

@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+"""Test doubles shared by the tests of the sans-I/O core (not collected)."""
+
+from __future__ import absolute_import
+
+
+class RecordingChannel(object):
+    """A channel for SMTPCommandParser that records what is written (as text)
+    and counts writes after close(); ``fail_after_close`` makes such a write
+    an AssertionError at once."""
+
+    def __init__(self, fail_after_close=False):
+        self.written = []
+        self.closed = False
+        self.writes_after_close = 0
+        self.fail_after_close = fail_after_close
+
+    def write(self, data):
+        if self.closed:
+            assert not self.fail_after_close, 'write after close'
+            self.writes_after_close += 1
+        if isinstance(data, bytes) and not isinstance(data, str):
+            data = data.decode('latin-1')
+        self.written.append(data)
+
+    def close(self):
+        self.closed = True
+
+
+class RecordingDeliverer(object):
+    """Keeps every accepted message in ``messages``."""
+
+    def __init__(self):
+        self.messages = []
+
+    def new_message_accepted(self, msg):
+        self.messages.append(msg)
