@@ -78,54 +78,152 @@ def _errno_of(error):
 
 
 # --- waiting for file descriptors --------------------------------------------
-def wait_for(readers=(), writers=(), timeout=None):
-    """Wait until one of the file descriptors ``readers`` is readable or one
-    of ``writers`` is writable, or ``timeout`` seconds passed (None: no limit).
-
-    Returns ``(readable, writable)``, two lists of fds (both empty on a time
-    out). A hang-up or error condition counts as ready, so the caller finds
-    out by reading or writing. Interrupted system calls are resumed.
-    """
-    deadline = None if timeout is None else _now() + timeout
-    while True:
-        remaining = None
-        if deadline is not None:
-            remaining = max(0.0, deadline - _now())
-        try:
-            return _wait_once(readers, writers, remaining)
-        except (select.error, IOError, OSError) as e:
-            if _errno_of(e) != errno.EINTR:
-                raise
+if hasattr(select, 'poll'):
+    _POLL_IN, _POLL_OUT = select.POLLIN, select.POLLOUT
+    # a hang-up or error counts as ready: the caller finds out by reading
+    _POLL_TROUBLE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+    _POLL_READY_IN = select.POLLIN | _POLL_TROUBLE
+    _POLL_READY_OUT = select.POLLOUT | _POLL_TROUBLE
+else:   # FdWaiter then keeps its own masks for select()
+    _POLL_IN, _POLL_OUT = 1, 4
 
 
-def _wait_once(readers, writers, timeout):
-    if not hasattr(select, 'poll'):
-        readable, writable, in_error = select.select(
-            readers, writers, list(readers) + list(writers), timeout)
-        readable = list(set(readable) | (set(in_error) & set(readers)))
-        writable = list(set(writable) | (set(in_error) & set(writers)))
+class FdWaiter(object):
+    """A set of file descriptors to wait on, kept between waits (one
+    ``select.poll`` object for a connection's life instead of a new one per
+    wait; ``select.select`` where there is no poll).
+
+    ``watch(fd, read, write)`` sets what to wait for on ``fd`` (neither:
+    forget it); ``wait(timeout)`` returns ``(readable, writable)``;
+    ``close()`` frees what the waiter holds."""
+
+    def __init__(self):
+        self._masks = {}
+        self._poller = select.poll() if hasattr(select, 'poll') else None
+
+    def watch(self, fd, read=True, write=False):
+        mask = (_POLL_IN if read else 0) | (_POLL_OUT if write else 0)
+        if not mask:
+            if self._masks.pop(fd, None) is not None and \
+                    self._poller is not None:
+                self._poller.unregister(fd)
+            return
+        if self._masks.get(fd) != mask:
+            self._masks[fd] = mask
+            if self._poller is not None:
+                self._poller.register(fd, mask)
+
+    def wait(self, timeout=None):
+        """Wait until a watched fd is ready or ``timeout`` seconds passed
+        (None: no limit). Returns ``(readable, writable)``, two lists of fds
+        (both empty on a time out). A hang-up or error condition counts as
+        ready. Interrupted system calls are resumed for the time left."""
+        deadline = None if timeout is None else _now() + timeout
+        while True:
+            remaining = None
+            if deadline is not None:
+                remaining = max(0.0, deadline - _now())
+            try:
+                return self._wait_once(remaining)
+            except (select.error, IOError, OSError) as e:
+                # Python 2 raises on EINTR; Python 3.5+ resumes by itself
+                if _errno_of(e) != errno.EINTR:
+                    raise
+
+    def _wait_once(self, timeout):
+        masks = self._masks
+        if self._poller is None:
+            readers = [fd for fd in masks if masks[fd] & _POLL_IN]
+            writers = [fd for fd in masks if masks[fd] & _POLL_OUT]
+            readable, writable, in_error = select.select(
+                readers, writers, readers + writers, timeout)
+            readable = list(set(readable) | (set(in_error) & set(readers)))
+            writable = list(set(writable) | (set(in_error) & set(writers)))
+            return readable, writable
+        milliseconds = None
+        if timeout is not None:
+            # round up: a wait must not end before its time
+            milliseconds = int(math.ceil(timeout * 1000))
+        readable, writable = [], []
+        for fd, event in self._poller.poll(milliseconds):
+            wanted = masks.get(fd, 0)
+            if (wanted & _POLL_IN) and (event & _POLL_READY_IN):
+                readable.append(fd)
+            if (wanted & _POLL_OUT) and (event & _POLL_READY_OUT):
+                writable.append(fd)
         return readable, writable
-    poller = select.poll()
-    masks = {}
-    for fd in readers:
-        masks[fd] = masks.get(fd, 0) | select.POLLIN
-    for fd in writers:
-        masks[fd] = masks.get(fd, 0) | select.POLLOUT
-    for fd, mask in masks.items():
-        poller.register(fd, mask)
-    milliseconds = None
-    if timeout is not None:
-        # round up: a wait must not end before its time
-        milliseconds = int(math.ceil(timeout * 1000))
-    readable, writable = [], []
-    trouble = select.POLLHUP | select.POLLERR | select.POLLNVAL
-    for fd, events in poller.poll(milliseconds):
-        wanted = masks.get(fd, 0)
-        if (wanted & select.POLLIN) and (events & (select.POLLIN | trouble)):
-            readable.append(fd)
-        if (wanted & select.POLLOUT) and (events & (select.POLLOUT | trouble)):
-            writable.append(fd)
-    return readable, writable
+
+    def close(self):
+        self._masks = {}
+        self._poller = None
+
+
+def wait_for(readers=(), writers=(), timeout=None):
+    """Wait once until one of ``readers`` is readable or one of ``writers``
+    is writable, or ``timeout`` seconds passed; see ``FdWaiter.wait``."""
+    waiter = FdWaiter()
+    for fd in set(readers) | set(writers):
+        waiter.watch(fd, read=fd in readers, write=fd in writers)
+    try:
+        return waiter.wait(timeout)
+    finally:
+        waiter.close()
+
+
+class _AcceptWaiter(object):
+    """Waits for a connection on the listening socket or for the stop fd.
+
+    Where the kernel offers ``EPOLLEXCLUSIVE`` (Linux 4.5+, Python 3.6+), the
+    listening socket is registered with it in an epoll object of this
+    process, so a new connection wakes one idle worker, not all of them (the
+    thundering herd); the stop fd is registered normally, so stopping wakes
+    every worker. Elsewhere it is an ``FdWaiter``."""
+
+    def __init__(self, listen_fd, stop_fd):
+        self.stop_fd = stop_fd
+        self._epoll = None
+        self._waiter = None
+        epoll = getattr(select, 'epoll', None)
+        exclusive = getattr(select, 'EPOLLEXCLUSIVE', None)
+        if epoll is not None and exclusive is not None:
+            try:
+                self._epoll = epoll()
+                self._epoll.register(listen_fd, select.EPOLLIN | exclusive)
+                self._epoll.register(stop_fd, select.EPOLLIN)
+            except (IOError, OSError, ValueError):
+                # e.g. a kernel older than 4.5 refuses EPOLLEXCLUSIVE
+                if self._epoll is not None:
+                    self._epoll.close()
+                self._epoll = None
+        if self._epoll is None:
+            self._waiter = FdWaiter()
+            self._waiter.watch(listen_fd)
+            self._waiter.watch(stop_fd)
+
+    def wait(self, timeout=None):
+        """True when the stop fd is readable (or hung up), else False
+        (a connection may be waiting, or the time is up)."""
+        if self._epoll is None:
+            return self.stop_fd in self._waiter.wait(timeout)[0]
+        while True:
+            try:
+                events = self._epoll.poll(-1 if timeout is None else timeout)
+            except (IOError, OSError) as e:
+                if _errno_of(e) != errno.EINTR:
+                    raise
+                continue
+            for fd, _ in events:
+                if fd == self.stop_fd:
+                    return True
+            return False
+
+    def close(self):
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None
+        if self._waiter is not None:
+            self._waiter.close()
+            self._waiter = None
 
 
 # --- one connection ------------------------------------------------------------
@@ -154,26 +252,33 @@ class SocketChannel(object):
         return b''.join([wire_bytes(line) for line in lines])
 
 
-def _send_all(connection, data, stop_fd, timeout):
+def _send_all(connection, data, waiter, timeout):
     """Send ``data`` on the non-blocking ``connection``; give up when the
     client accepts nothing for ``timeout`` seconds (returns _TIMED_OUT) or the
-    stop fd becomes readable (returns _STOPPED)."""
+    stop fd becomes readable (returns _STOPPED). ``waiter``: the connection's
+    ``FdWaiter``, watching the connection for reading and the stop fd; while
+    this waits it watches the connection for writing instead."""
+    if not data:
+        return _DONE
     view = memoryview(data)
     fd = connection.fileno()
-    readers = [stop_fd] if stop_fd is not None else []
-    while len(view):
-        try:
-            sent = connection.send(view)
-        except (IOError, OSError) as e:
-            if _errno_of(e) not in _RETRY_ERRNOS:
-                raise
-            readable, writable = wait_for(readers, [fd], timeout)
-            if readable:
-                return _STOPPED
-            if not writable:
-                return _TIMED_OUT
-            continue
-        view = view[sent:]
+    try:
+        while len(view):
+            try:
+                sent = connection.send(view)
+            except (IOError, OSError) as e:
+                if _errno_of(e) not in _RETRY_ERRNOS:
+                    raise
+                waiter.watch(fd, read=False, write=True)
+                readable, writable = waiter.wait(timeout)
+                if readable:
+                    return _STOPPED
+                if not writable:
+                    return _TIMED_OUT
+                continue
+            view = view[sent:]
+    finally:
+        waiter.watch(fd)
     return _DONE
 
 
@@ -219,9 +324,10 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     hostname = primary_hostname or socket.getfqdn()
     stopped = False
     graceful = False
-    readers = [connection.fileno()]
+    waiter = FdWaiter()
+    waiter.watch(connection.fileno())
     if stop_fd is not None:
-        readers.append(stop_fd)
+        waiter.watch(stop_fd)
     try:
         connection.setblocking(False)
         try:
@@ -232,7 +338,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
                                    policy=policy, authenticator=authenticator,
                                    primary_hostname=hostname)
         while True:
-            outcome = _send_all(connection, channel.take_output(), stop_fd,
+            outcome = _send_all(connection, channel.take_output(), waiter,
                                 idle_timeout)
             if outcome == _STOPPED:
                 stopped = True
@@ -244,8 +350,8 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             if channel.is_closing:
                 graceful = True
                 break
-            readable, _ = wait_for(readers, (), idle_timeout)
-            if stop_fd in readable:
+            readable, _ = waiter.wait(idle_timeout)
+            if stop_fd is not None and stop_fd in readable:
                 _say_goodbye(connection, hostname, 'Service not available, '
                              'closing transmission channel')
                 stopped = True
@@ -276,6 +382,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     except Exception:
         log.exception('error while serving %s:%s', remote_ip, remote_port)
     finally:
+        waiter.close()
         _close(connection, graceful)
     return stopped
 
@@ -387,10 +494,15 @@ class WorkerProcess(object):
         """Accept and serve connections until ``stop_fd`` becomes readable."""
         listen_socket = self.listen_socket
         listen_socket.setblocking(False)
-        readers = [listen_socket.fileno(), stop_fd]
+        waiter = _AcceptWaiter(listen_socket.fileno(), stop_fd)
+        try:
+            self._accept_and_serve(listen_socket, stop_fd, waiter)
+        finally:
+            waiter.close()
+
+    def _accept_and_serve(self, listen_socket, stop_fd, waiter):
         while True:
-            readable, _ = wait_for(readers)
-            if stop_fd in readable:
+            if waiter.wait():
                 return
             try:
                 connection, address = listen_socket.accept()
