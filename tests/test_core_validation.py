@@ -9,6 +9,7 @@ from pycerberus.errors import InvalidDataError
 from pycerberus.schemas import PositionalArgumentsParsingSchema
 from pycerberus.validators import StringValidator
 
+from pymta.compat import text_for_validation
 from pymta.validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
     MailFromSchema, RcptToSchema, SMTPCommandArgumentsSchema, SMTPEmailValidator)
 
@@ -258,3 +259,74 @@ class AuthLoginSchemaTest(ValidationTestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class FastPathAgreesWithSchemaProcessTest(ValidationTestCase):
+    """``process`` takes a shortcut for arguments that validate (the field
+    validators alone, without pycerberus' result containers,
+    ``_process_valid_fields``) and falls back to pycerberus' full
+    ``Schema.process`` (``_process_with_schema``) for everything else; where
+    the shortcut answers, it must answer what the full path answers."""
+
+    valid = {
+        SMTPCommandArgumentsSchema: ['', '  '],
+        HeloSchema: ['foo', ' foo ', '[127.0.0.1]', u'f\xe9e'],
+        MailFromSchema: ['<a@example.com>', 'a@example.com', '<>',
+                         '<a@example.com> SIZE=10', '<a@example.com> size=10',
+                         '<a@example.com> SIZE=1 SIZE=2'],
+        RcptToSchema: ['<a@example.com>', '<postmaster>', 'postmaster',
+                       '<a@[127.0.0.1]>'],
+        AuthPlainSchema: [b64('\0user\0pass'), b64('id\0user\0 pass ')],
+        AuthLoginSchema: ['', b64('user')],
+    }
+    invalid = {
+        SMTPCommandArgumentsSchema: ['x', 'x y'],
+        HeloSchema: ['', 'a b'],
+        MailFromSchema: ['', '<a@example.com> SIZE=0', '<a@example.com> SIZE=x',
+                         '<a@example.com> FNORD=1', '<a@example.com> junk',
+                         '<a@example.com', 'foo@@example.com'],
+        RcptToSchema: ['', '<a@b.com> <c@d.com>', 'foo@example..com'],
+        AuthPlainSchema: [b64('user'), '!!!', '', b64('\0u\0p') + ' x'],
+        AuthLoginSchema: ['!!!', b64('a') + ' ' + b64('b')],
+    }
+
+    def test_shortcut_gives_what_the_full_schema_gives(self):
+        compared = 0
+        for schema_class, values in self.valid.items():
+            schema = schema_class()
+            for value in values:
+                value = text_for_validation(value)
+                for context in (esmtp(), plain_smtp(), None):
+                    if schema_class is MailFromSchema and '=' in value and \
+                            context != esmtp():
+                        continue    # extensions are errors in plain SMTP
+                    fast = schema._process_valid_fields(value, context)
+                    self.assertNotEqual(None, fast, (schema_class, value))
+                    full = schema._process_with_schema(value, context)
+                    self.assertEqual(full, fast, (schema_class, value))
+                    compared += 1
+        self.assertTrue(compared > 40, compared)
+
+    def test_invalid_arguments_take_the_full_path(self):
+        for schema_class, values in self.invalid.items():
+            schema = schema_class()
+            for value in values:
+                value = text_for_validation(value)
+                self.assertEqual(None, schema._process_valid_fields(
+                    value, esmtp()), (schema_class, value))
+                self.assertRaises(InvalidDataError, schema._process_with_schema,
+                                  value, esmtp())
+
+    def test_added_field_validators_run_in_the_shortcut(self):
+        schema = MailFromSchema()
+        schema.set_internal_state_freeze(False)
+        schema.add('body', StringValidator(required=False))
+        schema.set_internal_state_freeze(True)
+        self.assertEqual({'email': 'a@example.com', 'size': None,
+                          'body': '8BITMIME'},
+                         schema._process_valid_fields(
+                             '<a@example.com> BODY=8BITMIME', esmtp()))
+        self.assertEqual({'email': 'a@example.com', 'size': None,
+                          'body': '8BITMIME'},
+                         schema.process('<a@example.com> BODY=8BITMIME',
+                                        context=esmtp()))
