@@ -395,6 +395,12 @@ class EveryStateCommandsMixin(SessionTestMixin):
         self.assertEqual(self.rset_state, self.state())
         self.assertTrue(self.parser.open)
 
+    def test_rset_leaves_the_parser_in_command_mode(self):
+        # also in receiving_message (a session driven without a parser)
+        self.send('RSET')
+        self.assertEqual('command', self.parser.mode)
+        self.assertEqual(['250 OK'], self.send('NOOP'))
+
     def test_commands_with_argument_are_501(self):
         for command in ('NOOP', 'RSET', 'QUIT'):
             self.assert_501(command, 'fnord', "Syntactically invalid argument(s) 'fnord'")
