@@ -815,6 +815,8 @@ class ArgumentSyntaxTest(SessionTestCase):
         self.assert_501('MAIL FROM', '<foo@example.com> SIZE=0',
                         'Invalid size: Must be 1 or greater.')
         self.assert_501('MAIL FROM', '<foo@example.com> SIZE=fnord')
+        self.assert_501('MAIL FROM', '<foo@example.com> SIZE=',
+                        'Invalid size: Please enter a number.')
 
     def test_mail_from_extension_keys_case_insensitive(self):
         self.go_to('initialized')
