@@ -323,6 +323,25 @@ class LegacyParseTest(unittest.TestCase):
     def test_auth_plain(self):
         self.assertEqual(('AUTH PLAIN', 'AGZvbwBmb28='), self.parse('AUTH PLAIN AGZvbwBmb28='))
 
+    def test_colon_without_parameter(self):
+        self.assertEqual(('MAIL FROM', None), self.parse('MAIL FROM:'))
+        self.assertEqual(('RCPT TO', None), self.parse('RCPT TO:  '))
+        self.assertEqual(('helo', None), self.parse('helo  '))
+
+    def test_case_and_spacing_as_sent(self):
+        self.assertEqual(('mail from', '<a@x>'), self.parse('mail from:<a@x>'))
+        self.assertEqual(('Rcpt To', '<a@x>'), self.parse('  Rcpt To : <a@x> '))
+        self.assertEqual(('auth login', 'Zm9v'), self.parse('auth login Zm9v'))
+        self.assertEqual(('AUTH', None), self.parse('AUTH'))
+
+    def test_parse_does_not_touch_the_session(self):
+        written = list(self.parser._channel.written)
+        state = self.parser.session.state.state()
+        self.parse('HELO foo')
+        self.parse('QUIT')
+        self.assertEqual(written, self.parser._channel.written)
+        self.assertEqual(state, self.parser.session.state.state())
+
 
 class FramingTest(ParserTestCase):
     def setUp(self):
