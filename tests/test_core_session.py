@@ -457,6 +457,12 @@ class ReceivingMessageCommandsTest(EveryStateCommandsMixin, unittest.TestCase):
     rset_state = 'initialized'
 
 
+class ReceivingMessageAuthenticatedCommandsTest(EveryStateCommandsMixin, unittest.TestCase):
+    target = 'receiving_message'
+    rset_state = 'authenticated'
+    auth = True
+
+
 class FinishedStateTest(SessionTestCase):
     def test_nothing_allowed_after_quit(self):
         self.init()
