@@ -714,6 +714,21 @@ class MessageSizeTest(ParserTestCase):
         self.assertEqual([TOO_BIG], self.feed('x' * 101 + '\r\n.\r\n'))
         self.assertEqual([], self.messages())
 
+    def test_accept_msgdata_is_not_asked_about_a_message_over_the_limit(self):
+        calls = []
+
+        class Policy(SizePolicy):
+            def accept_msgdata(self, msgdata, message):
+                calls.append(msgdata)
+                return True
+        self.init(policy=Policy(100))
+        self.start_data()
+        self.assertEqual([TOO_BIG], self.feed('x' * 101 + '\r\n.\r\n'))
+        self.assertEqual([], calls)
+        self.start_data(helo='NOOP')
+        self.assertEqual(['250 OK'], self.feed('x' * 100 + '\r\n.\r\n'))
+        self.assertEqual(['x' * 100], calls)
+
     def test_line_ends_inside_count(self):
         self.start_data()
         self.assertEqual(['250 OK'], self.feed('a' * 49 + '\r\n' + 'b' * 49 + '\r\n.\r\n'))
