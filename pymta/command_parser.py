@@ -57,7 +57,7 @@ class SMTPLineParser(object):
         ``'NOOP'`` -> ``('NOOP', None)``; the command as sent."""
         match = self._MAIL_OR_RCPT.match(line)
         if match is not None:
-            return match.group(1), match.group(2).strip()
+            return match.group(1), (match.group(2).strip() or None)
         parts = line.strip().split(None, 1)
         if not parts:
             return '', None

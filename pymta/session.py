@@ -516,6 +516,8 @@ class SMTPSession(object):
     def smtp_rset(self, arguments):
         self.state.execute('RSET')
         self._new_message()
+        # (a session driven directly may get RSET while receiving a message)
+        self._command_parser.switch_to_command_mode()
         self._send(reply_for('reset_ok'))
 
     def smtp_noop(self, arguments):

@@ -169,20 +169,23 @@ class _SessionDriver(object):
                         expect_username_error=False, reduce_roundtrips=True):
         """Run an AUTH LOGIN exchange (user and password default to 'foo');
         with ``reduce_roundtrips`` the user name goes with the command.
-        Returns the last ``(code, text)``."""
+        With ``expect_username_error`` the step that sends the user name
+        must get a 5xx reply (a refusing policy, bad base64), which ends the
+        exchange. Returns the last ``(code, text)``."""
         if username_b64 is None:
             username_b64 = b64encode('foo')
         if password_b64 is None:
             password_b64 = b64encode('foo')
-        if reduce_roundtrips and not expect_username_error:
+        username_digit = 5 if expect_username_error else 3
+        if reduce_roundtrips:
             code, text = self.send('AUTH LOGIN', username_b64,
-                                   expected_first_digit=3)
+                                   expected_first_digit=username_digit)
         else:
             code, text = self.send('AUTH LOGIN', expected_first_digit=3)
             assert text == 'VXNlcm5hbWU6', text
-            if expect_username_error:
-                return self._send_auth_line(username_b64, 5)
-            code, text = self._send_auth_line(username_b64, 3)
+            code, text = self._send_auth_line(username_b64, username_digit)
+        if expect_username_error:
+            return code, text
         assert text == 'UGFzc3dvcmQ6', text
         return self._count_replies_after(
             lambda: self.session.handle_auth_credentials(password_b64))

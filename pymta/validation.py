@@ -199,13 +199,21 @@ class HeloSchema(SMTPCommandArgumentsSchema):
     syntax = '<domain or [address literal]>'
 
 
+class _SizeValidator(IntegerValidator):
+    """SIZE: missing is fine, but ``SIZE=`` (an empty value) is not a
+    number."""
+
+    def is_empty(self, value, context):
+        return value is None
+
+
 class MailFromSchema(SMTPCommandArgumentsSchema):
     """MAIL FROM: an address (``<>`` allowed), then ESMTP extensions
     ``KEY=VALUE`` (ESMTP only; keys case-insensitive). ``SIZE`` is known;
     register more with ``add(name, validator)``."""
 
     email = SMTPEmailValidator(allow_null_path=True)
-    size = IntegerValidator(min=1, required=False, messages={
+    size = _SizeValidator(min=1, required=False, messages={
         'invalid_number': 'Invalid size: Please enter a number.',
         'too_low': 'Invalid size: Must be %(min)d or greater.',
     })

@@ -347,6 +347,40 @@ class SessionAuthCredentialsTest(unittest.TestCase):
         self.assertTrue(PASSWORD_PROMPT in helper.command_parser.messages)
         self.assertEqual('authenticated', helper.session.state.state())
 
+    def test_send_auth_login_defaults(self):
+        # user name and password default to 'foo', the user name goes with
+        # the command
+        helper = test_util.CommandParserHelper(authenticator=test_util.DummyAuthenticator())
+        helper.ehlo()
+        self.assertEqual((235, 'Authentication successful'), tuple(helper.send_auth_login()))
+        self.assertEqual([PASSWORD_PROMPT, AUTH_OK], helper.command_parser.messages[-2:])
+        self.assertEqual('authenticated', helper.session.state.state())
+
+    def test_send_auth_login_expect_username_error(self):
+        for reduce_roundtrips in (True, False):
+            helper = test_util.CommandParserHelper(authenticator=test_util.DummyAuthenticator())
+            helper.ehlo()
+            code, text = helper.send_auth_login(username_b64='a', expect_username_error=True,
+                                                reduce_roundtrips=reduce_roundtrips)
+            self.assertEqual((501, 'Garbled data sent'), (int(code), text))
+            self.assertEqual('initialized', helper.session.state.state())
+            self.assertEqual('command', helper.command_parser.mode)
+            # a valid user name is no error
+            self.assertRaises(AssertionError, helper.send_auth_login, username_b64=b64('foo'),
+                              expect_username_error=True, reduce_roundtrips=reduce_roundtrips)
+
+    def test_send_auth_login_expect_username_refused_by_policy(self):
+        class Policy(IMTAPolicy):
+            def accept_auth_login(self, username, message):
+                return username != 'evil'
+        helper = test_util.CommandParserHelper(policy=Policy(),
+                                               authenticator=test_util.DummyAuthenticator())
+        helper.ehlo()
+        code, text = helper.send_auth_login(username_b64=b64('evil'), expect_username_error=True)
+        self.assertEqual((550, 'Administrative Prohibition'), (int(code), text))
+        self.assertEqual(1, len([m for m in helper.command_parser.messages if m.startswith('5')]))
+        self.assertEqual((235, 'Authentication successful'), tuple(helper.send_auth_login()))
+
     def test_send_auth_login_bad_password(self):
         helper = test_util.CommandParserHelper(authenticator=test_util.DummyAuthenticator())
         helper.ehlo()

@@ -144,6 +144,41 @@ class WireFormatTest(ParserTestCase):
         self.parser.multiline_push(250, ['localhost', 'SIZE 100', 'HELP'])
         self.assertEqual(['250-localhost', '250-SIZE 100', '250 HELP'], self.new_lines())
 
+    def test_push_without_text(self):
+        self.parser.push(250)
+        self.assertEqual(['250'], self.new_lines())
+        self.parser.push(250, text='OK')
+        self.assertEqual(['250 OK'], self.new_lines())
+
+    def test_multiline_push_one_line(self):
+        self.parser.multiline_push(214, ('only',))
+        self.assertEqual(['214 only'], self.new_lines())
+
+    def test_close_when_done_closes_the_channel(self):
+        self.parser.close_when_done()
+        self.assertTrue(self.channel.closed)
+        self.assertEqual([], self.feed('NOOP\r\n'))
+
+    def test_switch_methods(self):
+        self.parser.switch_to_auth_login_mode()
+        self.assertTrue(self.parser.is_in_auth_login_mode())
+        self.parser.switch_to_data_mode()
+        self.assertTrue(self.parser.is_in_data_mode())
+        self.parser.switch_to_command_mode()
+        self.assertTrue(self.parser.is_in_command_mode())
+        self.parser.set_maximum_message_size(10)
+        self.parser.set_maximum_message_size(None)
+        self.assertEqual(['250 OK'], self.feed('NOOP\r\n'))
+
+    def test_positional_policy_and_authenticator(self):
+        channel = RecordingChannel()
+        parser = SMTPCommandParser(channel, '127.0.0.1', 4567, RecordingDeliverer(),
+                                   SizePolicy(100), test_util.DummyAuthenticator())
+        parser.process_new_data(b'EHLO foo\r\nAUTH PLAIN ' + to_bytes(b64('\0foo\0foo')) + b'\r\n')
+        wire = ''.join(channel.written)
+        self.assertTrue('-SIZE 100\r\n' in wire, wire)
+        self.assertTrue(wire.endswith('\r\n235 Authentication successful\r\n'), wire)
+
     def test_helo(self):
         self.assertEqual(['250 localhost'], self.feed('HELO client.example.com\r\n'))
 
@@ -185,6 +220,13 @@ class WireFormatTest(ParserTestCase):
             self.assertTrue(name in lines[0], lines)
         lines = self.feed('DATA\r\n')
         self.assertTrue(lines[0].startswith('503 Command "DATA" is not allowed here'), lines)
+
+    def test_command_as_sent_in_500_and_503(self):
+        self.assertEqual(['500 unrecognized command "fnord"'], self.feed('fnord x\r\n'))
+        lines = self.feed('mail from:<a@example.com>\r\n')
+        self.assertTrue(lines[0].startswith('503 Command "mail from" is not allowed here'), lines)
+        lines = self.feed('Data\r\n')
+        self.assertTrue(lines[0].startswith('503 Command "Data" is not allowed here'), lines)
 
     def test_second_helo_503(self):
         self.feed('HELO foo\r\n')
@@ -322,6 +364,25 @@ class LegacyParseTest(unittest.TestCase):
 
     def test_auth_plain(self):
         self.assertEqual(('AUTH PLAIN', 'AGZvbwBmb28='), self.parse('AUTH PLAIN AGZvbwBmb28='))
+
+    def test_colon_without_parameter(self):
+        self.assertEqual(('MAIL FROM', None), self.parse('MAIL FROM:'))
+        self.assertEqual(('RCPT TO', None), self.parse('RCPT TO:  '))
+        self.assertEqual(('helo', None), self.parse('helo  '))
+
+    def test_case_and_spacing_as_sent(self):
+        self.assertEqual(('mail from', '<a@x>'), self.parse('mail from:<a@x>'))
+        self.assertEqual(('Rcpt To', '<a@x>'), self.parse('  Rcpt To : <a@x> '))
+        self.assertEqual(('auth login', 'Zm9v'), self.parse('auth login Zm9v'))
+        self.assertEqual(('AUTH', None), self.parse('AUTH'))
+
+    def test_parse_does_not_touch_the_session(self):
+        written = list(self.parser._channel.written)
+        state = self.parser.session.state.state()
+        self.parse('HELO foo')
+        self.parse('QUIT')
+        self.assertEqual(written, self.parser._channel.written)
+        self.assertEqual(state, self.parser.session.state.state())
 
 
 class FramingTest(ParserTestCase):
@@ -541,6 +602,29 @@ class EightBitCommandTest(ParserTestCase):
         self.assertTrue(lines[0].startswith('500 '), lines)
         self.assertEqual(['250 OK'], self.feed('NOOP\r\n'))
 
+    def test_every_8bit_octet_in_a_command(self):
+        self.init()
+        octets = bytes(bytearray(range(0x80, 0x100)))
+        self.assertEqual(['250 localhost'], self.feed(b'HELO ' + octets + b'\r\n'))
+        self.assertTrue(self.feed(b'HELP ' + octets + b'\r\n')[-1].startswith('214 '))
+        self.start_data(helo='NOOP')
+        self.assertEqual(['250 OK'], self.feed('Hi\r\n.\r\n'))
+        self.assertEqual(native(octets), self.messages()[0].smtp_helo)
+
+    def test_8bit_command_as_sent_in_the_500(self):
+        self.init()
+        self.parser.process_new_data(b'\xff\xfe\x80\r\n')
+        self.assertEqual('500 unrecognized command "%s"\r\n' % native(b'\xff\xfe\x80'),
+                         self.channel.written[-1])
+
+    def test_non_ascii_text_input(self):
+        # text chunks are sent as UTF-8
+        self.init()
+        self.parser.process_new_data(u'HELO h\xe4\r\n')
+        self.start_data(helo='NOOP')
+        self.feed('Hi\r\n.\r\n')
+        self.assertEqual(native(b'h\xc3\xa4'), self.messages()[0].smtp_helo)
+
 
 class LineLengthTest(ParserTestCase):
     def setUp(self):
@@ -629,6 +713,21 @@ class MessageSizeTest(ParserTestCase):
         self.start_data()
         self.assertEqual([TOO_BIG], self.feed('x' * 101 + '\r\n.\r\n'))
         self.assertEqual([], self.messages())
+
+    def test_accept_msgdata_is_not_asked_about_a_message_over_the_limit(self):
+        calls = []
+
+        class Policy(SizePolicy):
+            def accept_msgdata(self, msgdata, message):
+                calls.append(msgdata)
+                return True
+        self.init(policy=Policy(100))
+        self.start_data()
+        self.assertEqual([TOO_BIG], self.feed('x' * 101 + '\r\n.\r\n'))
+        self.assertEqual([], calls)
+        self.start_data(helo='NOOP')
+        self.assertEqual(['250 OK'], self.feed('x' * 100 + '\r\n.\r\n'))
+        self.assertEqual(['x' * 100], calls)
 
     def test_line_ends_inside_count(self):
         self.start_data()

@@ -395,6 +395,12 @@ class EveryStateCommandsMixin(SessionTestMixin):
         self.assertEqual(self.rset_state, self.state())
         self.assertTrue(self.parser.open)
 
+    def test_rset_leaves_the_parser_in_command_mode(self):
+        # also in receiving_message (a session driven without a parser)
+        self.send('RSET')
+        self.assertEqual('command', self.parser.mode)
+        self.assertEqual(['250 OK'], self.send('NOOP'))
+
     def test_commands_with_argument_are_501(self):
         for command in ('NOOP', 'RSET', 'QUIT'):
             self.assert_501(command, 'fnord', "Syntactically invalid argument(s) 'fnord'")
@@ -449,6 +455,12 @@ class RecipientKnownAuthenticatedCommandsTest(EveryStateCommandsMixin, unittest.
 class ReceivingMessageCommandsTest(EveryStateCommandsMixin, unittest.TestCase):
     target = 'receiving_message'
     rset_state = 'initialized'
+
+
+class ReceivingMessageAuthenticatedCommandsTest(EveryStateCommandsMixin, unittest.TestCase):
+    target = 'receiving_message'
+    rset_state = 'authenticated'
+    auth = True
 
 
 class FinishedStateTest(SessionTestCase):
@@ -809,6 +821,8 @@ class ArgumentSyntaxTest(SessionTestCase):
         self.assert_501('MAIL FROM', '<foo@example.com> SIZE=0',
                         'Invalid size: Must be 1 or greater.')
         self.assert_501('MAIL FROM', '<foo@example.com> SIZE=fnord')
+        self.assert_501('MAIL FROM', '<foo@example.com> SIZE=',
+                        'Invalid size: Please enter a number.')
 
     def test_mail_from_extension_keys_case_insensitive(self):
         self.go_to('initialized')
@@ -1461,6 +1475,291 @@ class MsgDataPolicyTest(PolicyFormsMixin, unittest.TestCase):
         self.assertEqual([], self.received())
         self.assertEqual('initialized', self.state())
         self.assertEqual(['250 OK'], self.send('NOOP'))
+
+
+
+# ----------------------------------------------------------------------------
+# the connection policy: every return form
+
+class ConnectionPolicyFormsTest(SessionTestCase):
+    def connect(self, result):
+        self.policy = ConfigurablePolicy(accept_new_connection=result)
+        self.init(policy=self.policy)
+        self.assertEqual(1, self.policy.calls.count('accept_new_connection'))
+        return list(self.parser.messages)
+
+    def assert_usable(self):
+        self.assertTrue(self.parser.open)
+        self.assertEqual('greeted', self.state())
+        self.assertEqual(['250 localhost'], self.send('HELO', 'foo'))
+
+    def assert_closed(self):
+        self.assertFalse(self.parser.open)
+        self.assertEqual('finished', self.state())
+        self.assertEqual(set(), set(self.session.get_all_allowed_internal_commands()))
+
+    def test_true(self):
+        self.assertEqual([GREETING], self.connect(lambda: True))
+        self.assert_usable()
+
+    def test_none(self):
+        self.assertEqual([GREETING], self.connect(lambda: None))
+        self.assert_usable()
+
+    def test_false(self):
+        self.assertEqual(['554 SMTP service not available'], self.connect(lambda: False))
+        self.assert_closed()
+
+    def test_accept_custom_one_line(self):
+        self.assertEqual(['220 welcome'], self.connect(lambda: (True, (220, 'welcome'))))
+        self.assert_usable()
+
+    def test_reject_custom_multi_line(self):
+        self.assertEqual(['554-go', '554 away'],
+                         self.connect(lambda: (False, (554, ['go', 'away']))))
+        self.assert_closed()
+
+    def test_policy_decision_accept(self):
+        self.assertEqual([GREETING], self.connect(decision(True)))
+        self.assert_usable()
+
+    def test_policy_decision_accept_custom(self):
+        self.assertEqual(['220 pd welcome'], self.connect(decision(True, (220, 'pd welcome'))))
+        self.assert_usable()
+
+    def test_policy_decision_reject_custom(self):
+        self.assertEqual(['421 busy'], self.connect(decision(False, (421, 'busy'))))
+        self.assert_closed()
+
+    def test_close_before_response_reject(self):
+        self.assertEqual([], self.connect(decision(False, before=True)))
+        self.assert_closed()
+
+    def test_close_after_response_reject(self):
+        self.assertEqual(['554 SMTP service not available'],
+                         self.connect(decision(False, after=True)))
+        self.assert_closed()
+
+    def test_close_after_custom_response(self):
+        self.assertEqual(['220 hello and bye'],
+                         self.connect(decision(True, (220, 'hello and bye'), after=True)))
+        self.assert_closed()
+
+    def test_close_before_and_after(self):
+        self.assertEqual([], self.connect(decision(True, before=True, after=True)))
+        self.assert_closed()
+        self.assertEqual([], self.connect(decision(False, before=True, after=True)))
+        self.assert_closed()
+
+    def check_invalid_result(self, value):
+        # There is no connection to keep usable before the greeting: the
+        # client gets the 451 instead of a greeting and the connection closes.
+        with LogCapture() as log:
+            self.assertEqual([TEMP_ERROR], self.connect(lambda: value))
+        self.assertTrue(log.records, 'the invalid policy result was not logged')
+        self.assertTrue(max(r.levelno for r in log.records) >= logging.WARNING)
+        self.assert_closed()
+
+    def test_invalid_result_number(self):
+        self.check_invalid_result(42)
+
+    def test_invalid_result_string(self):
+        self.check_invalid_result('yes')
+
+    def test_invalid_result_object(self):
+        self.check_invalid_result(object())
+
+    def test_max_message_size_exception(self):
+        class Policy(IMTAPolicy):
+            def max_message_size(self, peer):
+                raise RuntimeError('size exploded')
+        with LogCapture() as log:
+            self.init(policy=Policy())
+        self.assertEqual([TEMP_ERROR], list(self.parser.messages))
+        assert_exception_logged(self, log, 'size exploded')
+        self.assert_closed()
+
+
+# ----------------------------------------------------------------------------
+# the session API (section 4) and the parser interface it uses
+
+class InterfaceOnlyParser(object):
+    """Nothing but the parser interface of SPEC section 4: any other
+    attribute the session touched would be an AttributeError."""
+    __slots__ = ('calls',)
+    primary_hostname = 'mx.example.com'
+
+    def __init__(self):
+        self.calls = []
+
+    def push(self, code, text):
+        self.calls.append(('push', code, text))
+
+    def multiline_push(self, code, lines):
+        self.calls.append(('multiline_push', code, list(lines)))
+
+    def close_when_done(self):
+        self.calls.append(('close_when_done',))
+
+    def set_maximum_message_size(self, max_size):
+        self.calls.append(('set_maximum_message_size', max_size))
+
+    def switch_to_command_mode(self):
+        self.calls.append(('switch_to_command_mode',))
+
+    def switch_to_data_mode(self):
+        self.calls.append(('switch_to_data_mode',))
+
+    def switch_to_auth_login_mode(self):
+        self.calls.append(('switch_to_auth_login_mode',))
+
+
+class SizeLimitPolicy(IMTAPolicy):
+    def max_message_size(self, peer):
+        return 10
+
+
+class SessionApiTest(SessionTestCase):
+    def test_constructor_and_state(self):
+        from pymta.statemachine import StateMachine
+        parser = test_util.MockCommandParser()
+        session = SMTPSession(parser, RecordingDeliverer(), None, None)
+        self.assertTrue(isinstance(session.state, StateMachine))
+        self.assertEqual('new', session.state.state())
+        session = SMTPSession(command_parser=parser, deliverer=RecordingDeliverer(),
+                              policy=IMTAPolicy(), authenticator=test_util.DummyAuthenticator())
+        session.new_connection('127.0.0.1', 4567)
+        self.assertEqual([GREETING], list(parser.messages))
+
+    def test_each_session_has_its_own_state(self):
+        first = test_util.CommandParserHelper()
+        second = test_util.CommandParserHelper()
+        first.helo()
+        self.assertFalse(first.session.state is second.session.state)
+        self.assertEqual('initialized', first.session.state.state())
+        self.assertEqual('greeted', second.session.state.state())
+        second.ehlo()
+        self.assertFalse(first.session.uses_esmtp())
+
+    def test_greeting_uses_the_peer_address_and_hostname(self):
+        parser = InterfaceOnlyParser()
+        session = SMTPSession(parser, RecordingDeliverer())
+        session.new_connection('10.1.2.3', 2525)
+        self.assertEqual([('set_maximum_message_size', None),
+                          ('push', 220, 'mx.example.com Hello 10.1.2.3')], parser.calls)
+
+    def test_reply_and_multiline_reply(self):
+        self.init()
+        self.session.reply(250, 'custom')
+        self.session.multiline_reply(250, ['one', 'two'])
+        self.assertEqual(['250 custom', '250-one', '250 two'], self.new_lines())
+        self.assertEqual([(250, 'custom'), (250, ['one', 'two'])],
+                         [(code, text) for code, text in self.parser.replies[-2:]])
+
+    def test_close_connection(self):
+        self.init()
+        self.send_ok('HELO', 'foo')
+        self.session.close_connection()
+        self.assertFalse(self.parser.open)
+        self.assertEqual([], self.new_lines())
+        self.assertEqual('finished', self.state())
+        # closing twice is harmless, commands after the close are ignored
+        self.session.close_connection()
+        self.assertEqual([], self.send('NOOP'))
+        self.assertEqual([], self.send('MAIL FROM', '<a@example.com>'))
+        self.session.handle_auth_credentials('Zm9v')
+        self.assertEqual([], self.new_lines())
+
+    def test_get_ehlo_lines(self):
+        self.init()
+        self.assertEqual([], list(self.session.get_ehlo_lines()))
+        self.init(policy=SizeLimitPolicy(), authenticator=test_util.DummyAuthenticator())
+        self.assertEqual(['SIZE 10', 'AUTH PLAIN LOGIN'], list(self.session.get_ehlo_lines()))
+
+    def test_handle_auth_credentials_without_exchange(self):
+        # the SPEC asks only for the 501 on bad base64; valid base64 outside
+        # an exchange gets a 503
+        self.init(authenticator=test_util.DummyAuthenticator())
+        self.send_ok('EHLO', 'fnord')
+        self.session.handle_auth_credentials(b64('foo'))
+        self.assertEqual(['503 No AUTH LOGIN exchange in progress'], self.new_lines())
+        self.session.handle_auth_credentials('*')
+        self.assertEqual(['501 Garbled data sent'], self.new_lines())
+        self.assertEqual('initialized', self.state())
+
+    def test_session_uses_only_the_parser_interface(self):
+        parser = InterfaceOnlyParser()
+        deliverer = RecordingDeliverer()
+        session = SMTPSession(parser, deliverer, policy=SizeLimitPolicy(),
+                              authenticator=test_util.DummyAuthenticator())
+        session.new_connection('127.0.0.1', 4567)
+        session.handle_input('ehlo', 'fnord')
+        session.handle_input('HELP', None)
+        session.handle_input('AUTH LOGIN', None)
+        session.handle_auth_credentials(b64('foo'))
+        session.handle_auth_credentials(b64('foo'))
+        for command, data in (('MAIL FROM', '<a@example.com> SIZE=5'),
+                              ('RCPT TO', '<b@example.com>'), ('DATA', None)):
+            session.handle_input(command, data)
+        session.input_exceeds_limits()
+        for command, data in (('MAIL FROM', '<a@example.com>'), ('RCPT TO', '<b@example.com>'),
+                              ('DATA', None), ('MSGDATA', 'Hi'), ('RSET', None),
+                              ('FNORD', None), ('DATA', None), ('NOOP', 'x'), ('QUIT', None)):
+            session.handle_input(command, data)
+        not_allowed = '503 Command "DATA" is not allowed here, expected one of ' \
+            'HELP, MAIL FROM, NOOP, QUIT, RSET'
+        self.assertEqual([
+            ('set_maximum_message_size', 10),
+            ('push', 220, 'mx.example.com Hello 127.0.0.1'),
+            ('multiline_push', 250, ['mx.example.com', 'SIZE 10', 'AUTH PLAIN LOGIN', 'HELP']),
+            ('multiline_push', 214, ['Commands supported',
+                                     'AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET']),
+            ('switch_to_auth_login_mode',),
+            ('push', 334, 'VXNlcm5hbWU6'),
+            ('push', 334, 'UGFzc3dvcmQ6'),
+            ('switch_to_command_mode',),
+            ('push', 235, 'Authentication successful'),
+            ('push', 250, 'OK'),
+            ('push', 250, 'OK'),
+            ('switch_to_data_mode',),
+            ('push', 354, 'Enter message, ending with "." on a line by itself'),
+            ('switch_to_command_mode',),
+            ('push', 552, 'message exceeds fixed maximum message size'),
+            ('push', 250, 'OK'),
+            ('push', 250, 'OK'),
+            ('switch_to_data_mode',),
+            ('push', 354, 'Enter message, ending with "." on a line by itself'),
+            ('switch_to_command_mode',),
+            ('push', 250, 'OK'),
+            ('switch_to_command_mode',),
+            ('push', 250, 'Reset OK'),
+            ('push', 500, 'unrecognized command "FNORD"'),
+            ('push', 503, not_allowed[4:]),
+            ('push', 501, "Syntactically invalid argument(s) 'x'"),
+            ('push', 221, 'mx.example.com closing connection'),
+            ('close_when_done',),
+        ], parser.calls)
+        msg, = deliverer.messages
+        self.assertEqual(('Hi', 'foo', 'fnord'), (msg.msg_data, msg.username, msg.smtp_helo))
+
+
+class NotAllowedAndUnknownTextTest(SessionTestCase):
+    def test_503_exact_text_with_sorted_command_names(self):
+        self.init(authenticator=test_util.DummyAuthenticator())
+        self.assertEqual(['503 Command "DATA" is not allowed here, expected one of '
+                          'EHLO, HELO, HELP, NOOP, QUIT, RSET'], self.send('DATA'))
+        self.send_ok('EHLO', 'fnord')
+        self.assertEqual(['503 Command "RCPT TO" is not allowed here, expected one of '
+                          'AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET'],
+                         self.send('RCPT TO', '<a@example.com>'))
+
+    def test_command_as_sent(self):
+        self.init()
+        self.assert_503('data', as_sent='data')
+        self.assert_503('Mail From', '<a@example.com>', as_sent='Mail From')
+        self.assertEqual(['500 unrecognized command "fnord"'], self.send('fnord'))
+        self.assertEqual(['500 unrecognized command "Fnord"'], self.send('Fnord', 'x'))
+        self.assertEqual('greeted', self.state())
 
 
 if __name__ == '__main__':

@@ -71,6 +71,17 @@ class StateMachineBasicsTest(unittest.TestCase):
         self.sm.execute('GREET')
         self.assertEqual([('new', 'greeted', 'GREET')], calls)
 
+    def test_add_with_all_arguments_positional(self):
+        calls = []
+        sm = StateMachine('a')
+        sm.add('a', 'b', 'go', lambda *args: calls.append(args), ('set_gone',), None)
+        sm.add('b', 'c', 'on', None, (), 'if_gone')
+        sm.execute('go')
+        self.assertEqual([('a', 'b', 'go')], calls)
+        self.assertTrue(sm.is_set('gone'))
+        sm.execute('on')
+        self.assertEqual('c', sm.state())
+
     def test_handler_called_once_per_execute(self):
         calls = []
         self.sm.add('new', 'new', 'NOOP', handler=lambda *args: calls.append(args))

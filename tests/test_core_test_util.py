@@ -10,8 +10,9 @@ import warnings
 
 from six.moves import queue
 
-from pymta.api import IMTAPolicy
+from pymta.api import IMTAPolicy, PolicyDecision
 from pymta.model import Message, Peer
+from pymta.session import SMTPSession
 # imported as a module so that the TestCase classes it defines are not
 # collected as tests of this module
 import pymta.test_util as test_util
@@ -156,6 +157,32 @@ class CommandParserHelperTest(unittest.TestCase):
         self.assertEqual('OK', self.helper.check_last_code(250))
         self.assertRaises(AssertionError, self.helper.check_last_code, 550)
 
+    def test_send_asserts_exactly_one_reply(self):
+        class Policy(IMTAPolicy):
+            def accept_helo(self, helo_string, message):
+                decision = PolicyDecision(True)
+                decision._close_connection_before_response = True
+                return decision
+        helper = test_util.CommandParserHelper(policy=Policy())
+        self.assertRaises(AssertionError, helper.send, 'HELO', 'foo')
+        self.assertFalse(helper.command_parser.open)
+
+    def test_send_returns_multi_line_replies_as_one(self):
+        code, lines = self.helper.send('HELP')
+        self.assertEqual(214, code)
+        self.assertEqual(['Commands supported',
+                          'AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET'], list(lines))
+
+    def test_last_server_message_is_the_text(self):
+        self.helper.send('NOOP')
+        self.assertEqual('OK', self.helper.last_server_message())
+        self.assertEqual((250, 'OK'), tuple(self.helper.last_reply()))
+
+    def test_close_connection_asserts_the_221(self):
+        self.helper.close_connection()
+        # a second QUIT gets no reply: the assertion fails
+        self.assertRaises(AssertionError, self.helper.close_connection)
+
     def test_check_reply_code(self):
         self.helper.check_reply_code(250, 'OK', 2)
         self.helper.check_reply_code(550, 'nope', 5)
@@ -239,6 +266,56 @@ class CommandParserTestCaseTest(unittest.TestCase):
                          tuple(case.send('AUTH PLAIN', b64('\0foo\0foo'))))
         self.assertEqual((235, 'Authentication successful'), tuple(case.last_reply()))
         case.tearDown()
+
+    def test_offers_the_helper_methods(self):
+        case = self.make_case()
+        case.setUp()
+        for name in ('send', 'send_valid', 'send_invalid', 'helo', 'ehlo', 'last_reply',
+                     'last_server_message', 'check_last_code', 'check_reply_code',
+                     'send_auth_login', 'close_connection', 'init'):
+            self.assertTrue(callable(getattr(case, name)), name)
+        self.assertTrue(isinstance(case.command_parser, test_util.MockCommandParser))
+        self.assertTrue(isinstance(case.deliverer, test_util.BlackholeDeliverer))
+        self.assertTrue(isinstance(case.session, SMTPSession))
+        self.assertEqual([(220, 'localhost Hello 127.0.0.1')],
+                         [tuple(r) for r in case.command_parser.replies])
+        case.init(authenticator=test_util.DummyAuthenticator())
+        case.ehlo()
+        self.assertEqual((235, 'Authentication successful'), tuple(case.send_auth_login()))
+        case.tearDown()
+        self.assertFalse(case.command_parser.open)
+
+    def test_runs_as_a_test_case(self):
+        class Case(test_util.CommandParserTestCase):
+            def setUp(self):
+                super(Case, self).setUp(policy=IMTAPolicy())
+
+            def test_transaction(self):
+                self.ehlo()
+                self.send('MAIL FROM', '<a@example.com>')
+                self.send('RCPT TO', '<b@example.com>')
+                self.send('DATA', expected_first_digit=3)
+                self.send('MSGDATA', 'Hi')
+                self.assert_equals('Hi', self.deliverer.received_messages.get_nowait().msg_data)
+                self.assert_true(self.command_parser.open)
+                Case.parsers.append(self.command_parser)
+
+            def test_failure(self):
+                self.send_invalid('NOOP')
+        Case.parsers = []
+        result = unittest.TestResult()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            unittest.TestSuite([Case('test_transaction'), Case('test_failure')]).run(result)
+        self.assertEqual([], [str(w.message) for w in caught])
+        self.assertEqual(2, result.testsRun)
+        self.assertEqual([], result.errors)
+        self.assertEqual(['test_failure'],
+                         [test._testMethodName for test, _ in result.failures])
+        parser, = Case.parsers
+        # tearDown sent QUIT
+        self.assertFalse(parser.open)
+        self.assertEqual('221 localhost closing connection', parser.messages[-1])
 
     def test_assertion_methods(self):
         case = self.make_case()

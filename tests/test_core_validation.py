@@ -57,6 +57,36 @@ class SchemaTypesTest(ValidationTestCase):
         self.assertEqual({'helo': 'foo'}, schema.process('foo', context=esmtp()))
 
 
+class TwoArgumentsSchema(SMTPCommandArgumentsSchema):
+    """A legacy-style subclass that declares its parameters at run time."""
+
+    def __init__(self, *args, **kwargs):
+        super(TwoArgumentsSchema, self).__init__(*args, **kwargs)
+        self.set_internal_state_freeze(False)
+        self.add('first', StringValidator())
+        self.add('second', StringValidator(required=False))
+        self.set_parameter_order(('first', 'second'))
+        self.set_internal_state_freeze(True)
+
+
+class SchemaSubclassTest(ValidationTestCase):
+    def test_add_and_set_parameter_order(self):
+        self.assertEqual({'first': 'a', 'second': 'b'},
+                         TwoArgumentsSchema().process('a b', context=esmtp()))
+        self.assertEqual({'first': 'a', 'second': None},
+                         TwoArgumentsSchema().process('a', context=esmtp()))
+
+    def test_arguments_separated_by_any_whitespace(self):
+        self.assertEqual({'first': 'a', 'second': 'b'},
+                         TwoArgumentsSchema().process(' a \t b ', context=esmtp()))
+        self.assertEqual(5, MailFromSchema().process('<foo@example.com>\tSIZE=5',
+                                                     context=esmtp())['size'])
+
+    def test_additional_arguments(self):
+        self.assert_invalid(TwoArgumentsSchema(), 'a b c',
+                            "Syntactically invalid argument(s) 'c'", context=esmtp())
+
+
 class NoArgumentsSchemaTest(ValidationTestCase):
     def test_empty_string_gives_empty_dict(self):
         self.assertEqual({}, SMTPCommandArgumentsSchema().process(''))
@@ -157,6 +187,16 @@ class MailFromSchemaTest(ValidationTestCase):
     def test_size_must_be_an_integer(self):
         self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=fnord', context=esmtp())
 
+    def test_size_must_not_be_empty(self):
+        self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=',
+                            'Invalid size: Please enter a number.', context=esmtp())
+
+    def test_without_size_it_is_none(self):
+        self.assertEqual({'email': 'foo@example.com', 'size': None},
+                         self.process('<foo@example.com>'))
+        self.assertEqual({'email': 'foo@example.com', 'size': None},
+                         self.process('<foo@example.com>', False))
+
     def test_unknown_extension(self):
         self.assert_invalid(MailFromSchema(), '<foo@example.com> FNORD=INVALID',
                             'Invalid extension: "FNORD=INVALID"', context=esmtp())
@@ -255,6 +295,13 @@ class AuthLoginSchemaTest(ValidationTestCase):
 
     def test_bad_base64(self):
         self.assert_invalid(AuthLoginSchema(), 'a', 'Garbled data sent', context=esmtp())
+
+    def test_without_initial_response(self):
+        self.assertEqual({'username': None}, AuthLoginSchema().process('', context=esmtp()))
+
+    def test_two_arguments_are_garbled(self):
+        self.assert_invalid(AuthLoginSchema(), b64('foo') + ' ' + b64('bar'),
+                            'Garbled data sent', context=esmtp())
 
 
 if __name__ == '__main__':
