@@ -32,6 +32,7 @@ _WHITESPACE = re.compile(r'\s+')
 # what is NOT allowed keeps the pattern small: a range up to U+10FFFF makes
 # Python 2 compile a table of tens of megabytes.
 _INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
+_DIGITS = re.compile(r'^-?[0-9]+$')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
 
 GARBLED = 'Garbled data sent'
@@ -201,10 +202,17 @@ class HeloSchema(SMTPCommandArgumentsSchema):
 
 class _SizeValidator(IntegerValidator):
     """SIZE: missing is fine, but ``SIZE=`` (an empty value) is not a
-    number."""
+    number, and neither is anything but digits (RFC 1870: ``1*20DIGIT``;
+    ``int()`` alone would take ``+5``). A minus sign passes on to the
+    "Must be 1 or greater" error."""
 
     def is_empty(self, value, context):
         return value is None
+
+    def convert(self, value, context):
+        if _DIGITS.match(value) is None:
+            self.raise_error('invalid_number', value, context)
+        return super(_SizeValidator, self).convert(value, context)
 
 
 class MailFromSchema(SMTPCommandArgumentsSchema):

@@ -187,6 +187,12 @@ class MailFromSchemaTest(ValidationTestCase):
     def test_size_must_be_an_integer(self):
         self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=fnord', context=esmtp())
 
+    def test_size_is_digits_only(self):
+        # RFC 1870: size-value ::= 1*20DIGIT (int() alone would take these)
+        for size in ('+5', '5_000', u'\u0663', '1.0', '0x10'):
+            self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=' + size,
+                                'Invalid size: Please enter a number.', context=esmtp())
+
     def test_size_must_not_be_empty(self):
         self.assert_invalid(MailFromSchema(), '<foo@example.com> SIZE=',
                             'Invalid size: Please enter a number.', context=esmtp())
