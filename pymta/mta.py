@@ -31,7 +31,7 @@ import socket
 import threading
 
 from .compat import fork_context, import_multiprocessing
-from .worker import WorkerProcess, wait_for, _errno_of, _now
+from .worker import WorkerBoard, WorkerProcess, wait_for, _errno_of, _now
 
 try:
     import fcntl
@@ -303,11 +303,12 @@ class PythonMTA(object):
 
 
 class _Worker(object):
-    __slots__ = ('process', 'state')
+    __slots__ = ('process', 'slot', 'is_ready')
 
-    def __init__(self, process):
+    def __init__(self, process, slot):
         self.process = process
-        self.state = 'starting'
+        self.slot = slot
+        self.is_ready = False
 
 
 class _WorkerPool(object):
@@ -320,6 +321,8 @@ class _WorkerPool(object):
         self.listen_socket = listen_socket
         self.wakeup_receiver = wakeup_receiver
         self.workers = {}           # status pipe read fd -> _Worker
+        self.board = WorkerBoard(context.RawArray('b', mta.max_workers),
+                                 _shared_lock(context), mta.min_spare_workers)
         self.lifeline_fd = None     # read end, inherited by the workers
         self.lifeline_sender = None
         self.failed_starts = 0
@@ -350,8 +353,9 @@ class _WorkerPool(object):
                     self._read_status(fd)
 
     def _spare_workers(self):
-        return len([worker for worker in self.workers.values()
-                    if worker.state != 'busy'])
+        starting = len([worker for worker in self.workers.values()
+                        if not worker.is_ready])
+        return starting + self.board.idle_workers()
 
     def _start_workers_as_needed(self):
         if self.retry_at is not None:
@@ -364,19 +368,22 @@ class _WorkerPool(object):
             self._start_worker()
 
     def _start_worker(self):
+        taken = set(worker.slot for worker in self.workers.values())
+        slot = min(set(range(self.mta.max_workers)) - taken)
         status_fd, status_sender = _pipe()
         inherited = [self.wakeup_receiver, self.mta._wakeup_sender,
                      self.lifeline_sender] + list(self.workers)
         worker = self.mta._new_worker(
             listen_socket=self.listen_socket, lifeline_fd=self.lifeline_fd,
-            status_fd=status_sender, inherited=inherited)
+            status_fd=status_sender, board=self.board, slot=slot,
+            inherited=inherited)
         process = self.context.Process(target=worker.run,
                                        name='pymta worker')
         try:
             process.start()
         finally:
             os.close(status_sender)
-        self.workers[status_fd] = _Worker(process)
+        self.workers[status_fd] = _Worker(process, slot)
 
     def _read_status(self, fd):
         try:
@@ -391,17 +398,18 @@ class _WorkerPool(object):
             return
         if b'R' in data:
             self.failed_starts = 0
-        last = data[-1:]
-        worker.state = 'busy' if last == b'B' else 'idle'
+            worker.is_ready = True
+        # b'B': fewer idle workers than wanted; the caller's loop starts more
 
     def _worker_ended(self, fd):
         worker = self.workers.pop(fd)
         os.close(fd)
         process = worker.process
         process.join()
+        self.board.slots[worker.slot] = WorkerBoard.FREE
         if self.stopping:
             return
-        if worker.state == 'starting':
+        if not worker.is_ready:
             self.failed_starts += 1
             delay = min(0.05 * 2 ** self.failed_starts, 5.0)
             self.retry_at = _now() + delay
@@ -464,6 +472,15 @@ def _set_close_on_exec(fd):
         return
     flags = fcntl.fcntl(fd, fcntl.F_GETFD)
     fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+
+
+def _shared_lock(context):
+    """A lock the workers share, or None where the platform has no
+    semaphores for one (see ``WorkerBoard``)."""
+    try:
+        return context.Lock()
+    except (ImportError, OSError):
+        return None
 
 
 def _pipe():

@@ -413,6 +413,47 @@ class _ParentGone(Exception):
     pass
 
 
+class WorkerBoard(object):
+    """What the workers of the fork path are doing, in memory they share
+    with their parent, so that no report costs a system call.
+
+    Each worker has a slot (``IDLE`` or ``BUSY``; ``FREE`` when no worker
+    has it). A worker marks itself busy when it accepts a connection and
+    idle when the connection ends; only when that leaves fewer than
+    ``min_spare`` idle workers does it wake the parent (through its status
+    pipe), which then starts more. ``lock`` (a multiprocessing lock, whose
+    uncontended use is no system call either) makes marking and counting
+    one step, so two workers going busy at once cannot both count the
+    other as idle; without a lock (where the platform has no semaphores) that
+    race only costs a late spare worker."""
+
+    FREE, IDLE, BUSY = 0, 1, 2
+
+    def __init__(self, slots, lock, min_spare):
+        self.slots = slots          # a shared array of bytes (RawArray('b'))
+        self.lock = lock
+        self.min_spare = min_spare
+
+    def _count_idle(self):
+        return self.slots[:].count(self.IDLE)
+
+    def mark(self, slot, state):
+        """Set ``slot`` to ``state``; True if that leaves fewer idle workers
+        than ``min_spare`` (the parent should start more)."""
+        if self.lock is None:
+            self.slots[slot] = state
+            return self._count_idle() < self.min_spare
+        with self.lock:
+            self.slots[slot] = state
+            return self._count_idle() < self.min_spare
+
+    def idle_workers(self):
+        if self.lock is None:
+            return self._count_idle()
+        with self.lock:
+            return self._count_idle()
+
+
 class WorkerProcess(object):
     """Accepts connections on a listening socket and serves them, one at a
     time, with one deliverer, policy and authenticator instance.
@@ -428,7 +469,10 @@ class WorkerProcess(object):
     * ``session_timeout``: seconds a client may stay idle (None: no limit).
     * ``lifeline_fd``: (fork path) read end of the parent's lifeline pipe;
       end of file there means stop.
-    * ``status_fd``: (fork path) write end of this worker's status pipe.
+    * ``status_fd``: (fork path) write end of this worker's status pipe:
+      ``R`` once ready, ``B`` when the parent should start more workers.
+    * ``board``, ``slot``: (fork path) the ``WorkerBoard`` and this
+      worker's slot on it.
     * ``inherited``: (fork path) sockets and fds of the parent that the
       worker closes first thing.
     """
@@ -436,7 +480,7 @@ class WorkerProcess(object):
     def __init__(self, listen_socket, deliverer_class, policy_class=None,
                  authenticator_class=None, primary_hostname=None,
                  session_timeout=None, lifeline_fd=None, status_fd=None,
-                 inherited=()):
+                 board=None, slot=None, inherited=()):
         self.listen_socket = listen_socket
         self.deliverer_class = deliverer_class
         self.policy_class = policy_class
@@ -445,6 +489,8 @@ class WorkerProcess(object):
         self.session_timeout = session_timeout
         self.lifeline_fd = lifeline_fd
         self.status_fd = status_fd
+        self.board = board
+        self.slot = slot
         self.inherited = inherited
         self.deliverer = self.policy = self.authenticator = None
 
@@ -476,10 +522,17 @@ class WorkerProcess(object):
                           'or authenticator', os.getpid())
             sys.exit(1)
         try:
+            self._mark(WorkerBoard.IDLE)
             self._report(b'R')
             self.accept_loop(self.lifeline_fd)
         except _ParentGone:
             pass
+
+    def _mark(self, state):
+        """Mark this worker idle or busy on the board; wake the parent if
+        it should start more workers."""
+        if self.board is not None and self.board.mark(self.slot, state):
+            self._report(b'B')
 
     def _report(self, status):
         if self.status_fd is None:
@@ -517,7 +570,7 @@ class WorkerProcess(object):
                         return
                     continue
                 raise
-            self._report(b'B')
+            self._mark(WorkerBoard.BUSY)
             stopped = serve_connection(
                 connection, address, self.deliverer, policy=self.policy,
                 authenticator=self.authenticator,
@@ -525,4 +578,4 @@ class WorkerProcess(object):
                 idle_timeout=self.session_timeout)
             if stopped:
                 return
-            self._report(b'I')
+            self._mark(WorkerBoard.IDLE)

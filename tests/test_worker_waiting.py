@@ -7,6 +7,7 @@ platforms without poll use."""
 from __future__ import absolute_import
 
 import socket
+import threading
 import unittest
 
 from pymta import worker
@@ -110,3 +111,25 @@ class AcceptWaiterTest(unittest.TestCase):
 
     def test_times_out_without_a_stop(self):
         self.assertEqual(False, self.waiter.wait(0.01))
+
+
+class WorkerBoardTest(unittest.TestCase):
+    """The shared record of idle and busy workers (fork path), here on a
+    plain array: the same indexing and slicing as a shared RawArray."""
+
+    def board(self, size=4, min_spare=2, lock=None):
+        import array
+        return worker.WorkerBoard(array.array('b', [0] * size), lock,
+                                  min_spare)
+
+    def test_going_busy_asks_for_more_when_too_few_are_idle(self):
+        for lock in (None, threading.Lock()):
+            board = self.board(lock=lock)
+            self.assertEqual(True, board.mark(0, board.IDLE))   # 1 idle < 2
+            self.assertEqual(False, board.mark(1, board.IDLE))  # 2 idle
+            self.assertEqual(False, board.mark(2, board.IDLE))
+            self.assertEqual(3, board.idle_workers())
+            self.assertEqual(False, board.mark(0, board.BUSY))  # 2 idle left
+            self.assertEqual(True, board.mark(1, board.BUSY))   # 1 idle left
+            self.assertEqual(1, board.idle_workers())
+            self.assertEqual(False, board.mark(0, board.IDLE))  # 2 idle again
