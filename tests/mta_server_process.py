@@ -7,7 +7,7 @@ usage: python mta_server_process.py CONFIG_JSON
 Prints ``LISTENING <port>`` once the server listens, ``STOPPED`` when
 serve_forever() returned. With ``cycles`` > 1 in the config serve_forever()
 runs that many times; between the runs it prints ``CYCLE <open file
-descriptors> <threads>``. SIGUSR1 calls shutdown_server(); SIGINT is left to
+descriptors> <threads> <child processes>``. SIGUSR1 calls shutdown_server(); SIGINT is left to
 PythonMTA (the way a process manager or Ctrl-C stops it). Log output goes to
 standard error.
 """
@@ -57,8 +57,9 @@ def main(argv):
     signal.signal(signal.SIGUSR1, lambda signum, frame: server.shutdown_server())
     for cycle in range(config['cycles']):
         if cycle:
-            sys.stdout.write('CYCLE %d %d\n' % (
-                len(os.listdir('/proc/self/fd')), threading.active_count()))
+            sys.stdout.write('CYCLE %d %d %d\n' % (
+                len(os.listdir('/proc/self/fd')), threading.active_count(),
+                len(mta_support.child_pids(os.getpid()))))
             sys.stdout.flush()
         server.serve_forever(
             use_multiprocessing=config['use_multiprocessing'])

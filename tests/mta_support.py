@@ -244,7 +244,7 @@ class ServerProcess(object):
 
     ``cycles``: serve_forever() runs that many times (each on a new port,
     each announced with a LISTENING line); after each but the last the
-    server prints ``CYCLE <open fds> <threads>``. ``start_method``: the
+    server prints ``CYCLE <open fds> <threads> <child processes>``. ``start_method``: the
     multiprocessing default start method to set first (e.g. 'spawn').
     ``new_process_group``: the server leads a process group of its own (as
     in a shell with job control), so ``send_signal_to_group`` reaches it and
