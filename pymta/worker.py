@@ -53,9 +53,15 @@ _now = getattr(time, 'monotonic', time.time)
 
 # errors that only mean "try again"
 _RETRY_ERRNOS = frozenset([errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR])
-# errors accept() returns for a connection that went away before we took it
-_ACCEPT_SKIP_ERRNOS = frozenset([errno.ECONNABORTED, errno.EPROTO,
-                                 getattr(errno, 'ENOSR', errno.EPROTO)])
+# errors accept() returns for a connection that went away before we took it;
+# Linux also passes network errors pending on the new connection and a
+# firewall's refusal (accept(2): treat them like EAGAIN)
+_ACCEPT_SKIP_ERRNOS = frozenset(
+    [errno.ECONNABORTED, errno.EPROTO, errno.EPERM] +
+    [getattr(errno, name) for name in (
+        'ENOSR', 'ENETDOWN', 'ENOPROTOOPT', 'EHOSTDOWN', 'ENONET',
+        'EHOSTUNREACH', 'EOPNOTSUPP', 'ENETUNREACH')
+     if hasattr(errno, name)])
 # errors accept() returns when this process (or the system) has no room
 _ACCEPT_RESOURCE_ERRNOS = frozenset([errno.EMFILE, errno.ENFILE,
                                      errno.ENOBUFS, errno.ENOMEM])
