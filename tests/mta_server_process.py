@@ -5,7 +5,7 @@
 usage: python mta_server_process.py CONFIG_JSON
 
 Prints ``LISTENING <port>`` once the server listens, ``STOPPED`` when
-serve_forever() returned. With ``cycles`` > 1 in the config serve_forever()
+serve_forever() returned. SIGUSR2 has a handler that does nothing. With ``cycles`` > 1 in the config serve_forever()
 runs that many times; between the runs it prints ``CYCLE <open file
 descriptors> <threads> <child processes>``. SIGUSR1 calls shutdown_server(); SIGINT is left to
 PythonMTA (the way a process manager or Ctrl-C stops it). Log output goes to
@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 if os.environ.get('PYMTA_TEST_SERIAL'):
     # like tests/__init__.py: no multiprocessing in the serial environments
@@ -51,10 +52,22 @@ def main(argv):
         return mta_support.SpoolDeliverer(spool_dir)
     options = dict((str(key), value)
                    for key, value in config['options'].items())
+    if config['deliverer_instance']:
+        deliverer = mta_support.SpoolDeliverer(spool_dir)
     server = Server('127.0.0.1', 0, deliverer,
                     mta_support.POLICIES[config['policy']],
                     mta_support.UserIsPasswordAuthenticator, **options)
     signal.signal(signal.SIGUSR1, lambda signum, frame: server.shutdown_server())
+    # a handler that does not stop the server (as an application's SIGHUP)
+    signal.signal(signal.SIGUSR2, lambda signum, frame: None)
+    if config['signals_in_other_thread']:
+        # (forking with a thread around: fine here, the thread only waits)
+        warnings.filterwarnings('ignore', '.*multi-threaded.*',
+                                DeprecationWarning)
+        helper = threading.Thread(target=threading.Event().wait)
+        helper.daemon = True
+        helper.start()
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
     for cycle in range(config['cycles']):
         if cycle:
             sys.stdout.write('CYCLE %d %d %d\n' % (

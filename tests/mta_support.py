@@ -248,13 +248,22 @@ class ServerProcess(object):
     multiprocessing default start method to set first (e.g. 'spawn').
     ``new_process_group``: the server leads a process group of its own (as
     in a shell with job control), so ``send_signal_to_group`` reaches it and
-    its workers, like Ctrl-C in a terminal. ``options`` go to PythonMTA."""
+    its workers, like Ctrl-C in a terminal. ``deliverer_instance``: pass
+    PythonMTA a SpoolDeliverer instance instead of a factory (as the seed
+    documentation does). ``signals_in_other_thread``: SIGUSR1 is blocked in
+    the server's main (serving) thread, so the kernel delivers it to a
+    helper thread and only the signal wake-up fd can wake the serving
+    thread for its handler. ``options`` go to PythonMTA."""
 
     def __init__(self, use_multiprocessing, policy='scripted', cycles=1,
-                 start_method=None, new_process_group=False, **options):
+                 start_method=None, new_process_group=False,
+                 deliverer_instance=False, signals_in_other_thread=False,
+                 **options):
         self.config = {'use_multiprocessing': use_multiprocessing,
                        'policy': policy, 'options': options,
-                       'cycles': cycles, 'start_method': start_method}
+                       'cycles': cycles, 'start_method': start_method,
+                       'deliverer_instance': deliverer_instance,
+                       'signals_in_other_thread': signals_in_other_thread}
         self.new_process_group = new_process_group
         self.process = None
         self.port = None
