@@ -141,12 +141,15 @@ class PythonMTA(object):
         with self._state_changed:
             self.bind_error = None
         listen_socket = wakeup_receiver = None
+        signal_wakeup_installed = False
         previous_sigint_handler = self._install_sigint_handler()
         try:
             try:
                 if self.primary_hostname is None:
                     self.primary_hostname = socket.getfqdn()
                 wakeup_receiver, self._wakeup_sender = _wakeup_pair()
+                signal_wakeup_installed = _install_signal_wakeup(
+                    self._wakeup_sender.fileno())
                 listen_socket = self._listen()
                 if context is None:
                     self._serve_serially(listen_socket, wakeup_receiver)
@@ -160,6 +163,8 @@ class PythonMTA(object):
                     self._set_failed(e)
                 raise
         finally:
+            if signal_wakeup_installed:
+                signal.set_wakeup_fd(-1)
             self._restore_sigint_handler(previous_sigint_handler)
             sender, self._wakeup_sender = self._wakeup_sender, None
             for sock in (listen_socket, wakeup_receiver, sender):
@@ -275,7 +280,10 @@ class PythonMTA(object):
         worker.build()
         self._set_listening()
         if not self._stop_requested:
-            worker.accept_loop(wakeup_receiver.fileno())
+            # the wake-up socket also wakes this thread for every signal
+            # (see _install_signal_wakeup): only the flag means stop
+            worker.accept_loop(wakeup_receiver.fileno(),
+                               is_stopping=lambda: self._stop_requested)
 
     def _install_sigint_handler(self):
         """In the main thread, the first SIGINT (Ctrl-C) shuts the server down
@@ -500,6 +508,23 @@ def _wakeup_pair():
         _set_close_on_exec(sock.fileno())
         sock.setblocking(False)
     return receiver, sender
+
+
+def _install_signal_wakeup(fd):
+    """In the main thread, make every signal write a byte to ``fd`` (the
+    wake-up socket's sending end), unless the application set a wake-up fd
+    of its own. Without it a signal arriving just before the serving thread
+    blocks in poll() would leave its handler (e.g. one calling
+    ``shutdown_server``) pending until something else woke the thread.
+    Returns True if installed."""
+    try:
+        previous = signal.set_wakeup_fd(fd)
+    except ValueError:
+        return False    # not the main thread
+    if previous != -1:
+        signal.set_wakeup_fd(previous)
+        return False
+    return True
 
 
 def _drain(sock):

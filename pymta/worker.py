@@ -53,9 +53,15 @@ _now = getattr(time, 'monotonic', time.time)
 
 # errors that only mean "try again"
 _RETRY_ERRNOS = frozenset([errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR])
-# errors accept() returns for a connection that went away before we took it
-_ACCEPT_SKIP_ERRNOS = frozenset([errno.ECONNABORTED, errno.EPROTO,
-                                 getattr(errno, 'ENOSR', errno.EPROTO)])
+# errors accept() returns for a connection that went away before we took it;
+# Linux also passes network errors pending on the new connection and a
+# firewall's refusal (accept(2): treat them like EAGAIN)
+_ACCEPT_SKIP_ERRNOS = frozenset(
+    [errno.ECONNABORTED, errno.EPROTO, errno.EPERM] +
+    [getattr(errno, name) for name in (
+        'ENOSR', 'ENETDOWN', 'ENOPROTOOPT', 'EHOSTDOWN', 'ENONET',
+        'EHOSTUNREACH', 'EOPNOTSUPP', 'ENETUNREACH')
+     if hasattr(errno, name)])
 # errors accept() returns when this process (or the system) has no room
 _ACCEPT_RESOURCE_ERRNOS = frozenset([errno.EMFILE, errno.ENFILE,
                                      errno.ENOBUFS, errno.ENOMEM])
@@ -252,7 +258,22 @@ class SocketChannel(object):
         return b''.join([wire_bytes(line) for line in lines])
 
 
-def _send_all(connection, data, waiter, timeout):
+def _stop_confirmed(stop_fd, is_stopping):
+    """The stop fd is readable: does that mean stop? Without ``is_stopping``
+    it does; with it (the serial path, whose stop fd also wakes the thread
+    for signals) the fd is drained and ``is_stopping()`` decides."""
+    if is_stopping is None:
+        return True
+    try:
+        while os.read(stop_fd, 4096):
+            pass
+    except (IOError, OSError):
+        pass    # drained (EAGAIN)
+    return is_stopping()
+
+
+def _send_all(connection, data, waiter, timeout, stop_fd=None,
+              is_stopping=None):
     """Send ``data`` on the non-blocking ``connection``; give up when the
     client accepts nothing for ``timeout`` seconds (returns _TIMED_OUT) or the
     stop fd becomes readable (returns _STOPPED). ``waiter``: the connection's
@@ -272,7 +293,9 @@ def _send_all(connection, data, waiter, timeout):
                 waiter.watch(fd, read=False, write=True)
                 readable, writable = waiter.wait(timeout)
                 if readable:
-                    return _STOPPED
+                    if _stop_confirmed(stop_fd, is_stopping):
+                        return _STOPPED
+                    continue
                 if not writable:
                     return _TIMED_OUT
                 continue
@@ -304,14 +327,14 @@ def _close(connection, graceful):
 
 def serve_connection(connection, remote_address, deliverer, policy=None,
                      authenticator=None, primary_hostname=None, stop_fd=None,
-                     idle_timeout=None, read_size=READ_SIZE):
+                     idle_timeout=None, read_size=READ_SIZE, is_stopping=None):
     """Serve one SMTP connection (an accepted socket) until it ends; close it.
 
     ``remote_address`` is the address ``accept()`` returned. ``stop_fd``: when
     it becomes readable the server is stopping: the client gets a 421 and the
     connection is closed. ``idle_timeout``: seconds the client may stay
     silent (or refuse to read our replies) before it gets a 421 and is cut
-    off; None for no limit.
+    off; None for no limit. ``is_stopping``: see ``_stop_confirmed``.
 
     Returns True if the connection ended because ``stop_fd`` became readable
     (the caller should stop serving), False otherwise. Never raises for what
@@ -339,7 +362,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
                                    primary_hostname=hostname)
         while True:
             outcome = _send_all(connection, channel.take_output(), waiter,
-                                idle_timeout)
+                                idle_timeout, stop_fd, is_stopping)
             if outcome == _STOPPED:
                 stopped = True
                 break
@@ -352,10 +375,14 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
                 break
             readable, _ = waiter.wait(idle_timeout)
             if stop_fd is not None and stop_fd in readable:
-                _say_goodbye(connection, hostname, 'Service not available, '
-                             'closing transmission channel')
-                stopped = True
-                break
+                if _stop_confirmed(stop_fd, is_stopping):
+                    _say_goodbye(connection, hostname, 'Service not '
+                                 'available, closing transmission channel')
+                    stopped = True
+                    break
+                readable.remove(stop_fd)
+                if not readable:
+                    continue
             if not readable:
                 log.info('%s:%s idle for %s s, closing', remote_ip,
                          remote_port, idle_timeout)
@@ -506,6 +533,12 @@ class WorkerProcess(object):
         # must not run here either.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        # the parent's signal wake-up fd is closed below (and its number
+        # may be reused for a client connection)
+        try:
+            signal.set_wakeup_fd(-1)
+        except ValueError:
+            pass    # (not the main thread)
         for thing in self.inherited:
             try:
                 if isinstance(thing, int):
@@ -543,20 +576,25 @@ class WorkerProcess(object):
             # the parent is gone (EPIPE): stop
             raise _ParentGone()
 
-    def accept_loop(self, stop_fd):
-        """Accept and serve connections until ``stop_fd`` becomes readable."""
+    def accept_loop(self, stop_fd, is_stopping=None):
+        """Accept and serve connections until ``stop_fd`` becomes readable
+        (and, if given, ``is_stopping()`` returns True then; see
+        ``_stop_confirmed``)."""
         listen_socket = self.listen_socket
         listen_socket.setblocking(False)
         waiter = _AcceptWaiter(listen_socket.fileno(), stop_fd)
         try:
-            self._accept_and_serve(listen_socket, stop_fd, waiter)
+            self._accept_and_serve(listen_socket, stop_fd, waiter,
+                                   is_stopping)
         finally:
             waiter.close()
 
-    def _accept_and_serve(self, listen_socket, stop_fd, waiter):
+    def _accept_and_serve(self, listen_socket, stop_fd, waiter, is_stopping):
         while True:
             if waiter.wait():
-                return
+                if _stop_confirmed(stop_fd, is_stopping):
+                    return
+                continue
             try:
                 connection, address = listen_socket.accept()
             except (IOError, OSError) as e:
@@ -566,7 +604,8 @@ class WorkerProcess(object):
                 if number in _ACCEPT_RESOURCE_ERRNOS:
                     log.error('cannot accept a connection: %s', e)
                     # let the resources come back (or a stop arrive)
-                    if wait_for([stop_fd], (), 0.1)[0]:
+                    if wait_for([stop_fd], (), 0.1)[0] and \
+                            _stop_confirmed(stop_fd, is_stopping):
                         return
                     continue
                 raise
@@ -575,7 +614,7 @@ class WorkerProcess(object):
                 connection, address, self.deliverer, policy=self.policy,
                 authenticator=self.authenticator,
                 primary_hostname=self.primary_hostname, stop_fd=stop_fd,
-                idle_timeout=self.session_timeout)
+                idle_timeout=self.session_timeout, is_stopping=is_stopping)
             if stopped:
                 return
             self._mark(WorkerBoard.IDLE)

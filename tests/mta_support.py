@@ -62,7 +62,9 @@ class ScriptedPolicy(IMTAPolicy):
     ``close-after``  MAIL FROM: 250, then the connection is closed
 
     Recipients starting with ``bad`` are refused (550). Messages are limited
-    to MAX_SIZE octets.
+    to MAX_SIZE octets. (SpoolDeliverer raises for the sender
+    DELIVERER_FAULT_SENDER, UserIsPasswordAuthenticator for the user
+    AUTHENTICATOR_FAULT_USER.)
     """
 
     def max_message_size(self, peer):
@@ -105,8 +107,16 @@ class ScriptedPolicy(IMTAPolicy):
         return not new_recipient.startswith('bad')
 
 
+#: SpoolDeliverer raises for a message from this sender
+DELIVERER_FAULT_SENDER = 'deliverer-fault@example.com'
+#: UserIsPasswordAuthenticator raises for this user
+AUTHENTICATOR_FAULT_USER = 'authenticator-fault'
+
+
 class UserIsPasswordAuthenticator(IAuthenticator):
     def authenticate(self, username, password, peer):
+        if username == AUTHENTICATOR_FAULT_USER:
+            raise RuntimeError('an authenticator fault the test asked for')
         return username == password
 
 
@@ -120,6 +130,8 @@ class SpoolDeliverer(IMessageDeliverer):
         self.count = 0
 
     def new_message_accepted(self, msg):
+        if msg.smtp_from == DELIVERER_FAULT_SENDER:
+            raise RuntimeError('a deliverer fault the test asked for')
         self.count += 1
         name = '%017.6f-%08d-%06d' % (time.time(), os.getpid(), self.count)
         path = os.path.join(self.spool_dir, name)
@@ -228,11 +240,31 @@ class ServerProcess(object):
     ScriptedPolicy (or another of POLICIES), UserIsPasswordAuthenticator, a
     SpoolDeliverer. ``port`` once started; ``messages()`` reads what it
     delivered. Its workers inherit its standard output, so the end of that
-    output means the server and all its workers are gone."""
+    output means the server and all its workers are gone.
 
-    def __init__(self, use_multiprocessing, policy='scripted', **options):
+    ``cycles``: serve_forever() runs that many times (each on a new port,
+    each announced with a LISTENING line); after each but the last the
+    server prints ``CYCLE <open fds> <threads> <child processes>``. ``start_method``: the
+    multiprocessing default start method to set first (e.g. 'spawn').
+    ``new_process_group``: the server leads a process group of its own (as
+    in a shell with job control), so ``send_signal_to_group`` reaches it and
+    its workers, like Ctrl-C in a terminal. ``deliverer_instance``: pass
+    PythonMTA a SpoolDeliverer instance instead of a factory (as the seed
+    documentation does). ``signals_in_other_thread``: SIGUSR1 is blocked in
+    the server's main (serving) thread, so the kernel delivers it to a
+    helper thread and only the signal wake-up fd can wake the serving
+    thread for its handler. ``options`` go to PythonMTA."""
+
+    def __init__(self, use_multiprocessing, policy='scripted', cycles=1,
+                 start_method=None, new_process_group=False,
+                 deliverer_instance=False, signals_in_other_thread=False,
+                 **options):
         self.config = {'use_multiprocessing': use_multiprocessing,
-                       'policy': policy, 'options': options}
+                       'policy': policy, 'options': options,
+                       'cycles': cycles, 'start_method': start_method,
+                       'deliverer_instance': deliverer_instance,
+                       'signals_in_other_thread': signals_in_other_thread}
+        self.new_process_group = new_process_group
         self.process = None
         self.port = None
         self.spool_dir = None
@@ -243,22 +275,29 @@ class ServerProcess(object):
         self.spool_dir = tempfile.mkdtemp(prefix='pymta-test-spool-')
         self.config['spool_dir'] = self.spool_dir
         self.stderr_file = tempfile.TemporaryFile()
+        preexec_fn = os.setpgrp if self.new_process_group else None
         with open(os.devnull, 'rb') as devnull:
             self.process = subprocess.Popen(
                 [sys.executable, SERVER_SCRIPT, json.dumps(self.config)],
                 stdin=devnull, stdout=subprocess.PIPE, stderr=self.stderr_file,
-                env=subprocess_environment(), close_fds=True)
+                env=subprocess_environment(), close_fds=True,
+                preexec_fn=preexec_fn)
         self.output = OutputReader(self.process.stdout)
         try:
-            line = self.output.read_until(b'\n', timeout=30.0)
+            self.read_listening_line(timeout=30.0)
         except AssertionError:
             self.kill()
             raise AssertionError('the server did not start: %s' % (
                 self.stderr_text(),))
+        return self
+
+    def read_listening_line(self, timeout=TIMEOUT):
+        """Read the next ``LISTENING <port>`` line; set and return ``port``."""
+        line = self.output.read_until(b'\n', timeout=timeout)
         words = line.split()
         assert words[0] == b'LISTENING', line
         self.port = int(words[1])
-        return self
+        return self.port
 
     @property
     def pid(self):
@@ -266,6 +305,12 @@ class ServerProcess(object):
 
     def send_signal(self, signum):
         os.kill(self.process.pid, signum)
+
+    def send_signal_to_group(self, signum):
+        """Signal the server's process group (``new_process_group``): the
+        server and its workers, as Ctrl-C in a terminal does."""
+        assert self.new_process_group
+        os.killpg(self.process.pid, signum)
 
     def stop(self, signum=signal.SIGUSR1, timeout=TIMEOUT):
         """Ask the server to stop (SIGUSR1: it calls shutdown_server());

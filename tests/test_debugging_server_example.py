@@ -85,6 +85,24 @@ class DebuggingServerExampleTest(unittest.TestCase):
         self.assertEqual(b'', self.assert_stops_cleanly(process, output,
                                                         signal.SIGTERM))
 
+    def test_defaults_are_localhost_and_port_8025(self):
+        process, output = self.start()
+        try:
+            first_line = output.read_until(b'\n', timeout=30.0)
+        except AssertionError:
+            if not output.at_eof:
+                raise
+            first_line = None
+        if first_line is not None:
+            self.assertTrue(b' listening on localhost:8025 ' in first_line,
+                            first_line)
+            self.assert_stops_cleanly(process, output, signal.SIGINT)
+            return
+        # another program has the port: then the error names it
+        self.assertEqual(1, wait_for_exit(process))
+        self.assertTrue('localhost:8025' in self.stderr_text(),
+                        self.stderr_text())
+
     def test_help(self):
         process, output = self.start('--help')
         text = output.read_to_eof(TIMEOUT).decode('utf-8')

@@ -13,6 +13,7 @@ imported (the tox "serial" environments) the fork path does not exist and
 from __future__ import absolute_import
 
 import base64
+import os
 import smtplib
 import socket
 import subprocess
@@ -21,7 +22,8 @@ import unittest
 
 from pymta.compat import native_from_wire, wire_bytes
 
-from .mta_support import (MAX_SIZE, TIMEOUT, RawClient, ServerProcess,
+from .mta_support import (AUTHENTICATOR_FAULT_USER, DELIVERER_FAULT_SENDER,
+                          MAX_SIZE, TIMEOUT, RawClient, ServerProcess,
                           skip_unless_fork_path_possible, swaks_or_skip)
 
 
@@ -314,6 +316,45 @@ class EndToEndTests(object):
         self.assertEqual('Subject: after the fault\n\nstill here',
                          self.assert_one_message().msg_data)
 
+    def test_raising_deliverer_gets_451_and_the_session_goes_on(self):
+        client = self.raw()
+        client.read_reply()
+        client.send(b'HELO client.example\r\nMAIL FROM:<' +
+                    wire_bytes(DELIVERER_FAULT_SENDER) +
+                    b'>\r\nRCPT TO:<to@example.com>\r\nDATA\r\n')
+        self.assertEqual([250, 250, 250, 354],
+                         [client.read_reply()[0] for _ in range(4)])
+        client.send(b'Subject: lost\r\n\r\nnot delivered\r\n.\r\n')
+        self.assertEqual(
+            (451, ['Temporary Local Problem: Please come back later']),
+            client.read_reply())
+        self.server.wait_for_log('a deliverer fault the test asked for')
+        # the worker lives on: the next message of this session arrives
+        client.send(b'MAIL FROM:<ok@example.com>\r\nRCPT TO:<to@example.com>'
+                    b'\r\nDATA\r\nSubject: next\r\n\r\ndelivered\r\n.\r\n'
+                    b'QUIT\r\n')
+        self.assertEqual([250, 250, 354, 250, 221],
+                         [client.read_reply()[0] for _ in range(5)])
+        self.assertEqual('Subject: next\n\ndelivered',
+                         self.assert_one_message().msg_data)
+        self.assert_served()
+
+    def test_raising_authenticator_gets_451_and_auth_may_be_tried_again(self):
+        connection = self.smtp()
+        connection.ehlo('client.example')
+        connection.esmtp_features['auth'] = 'PLAIN'
+        try:
+            connection.login(AUTHENTICATOR_FAULT_USER, 'secret')
+        except smtplib.SMTPAuthenticationError as e:
+            self.assertEqual(451, e.smtp_code)
+        else:
+            self.fail('login succeeded although the authenticator raised')
+        self.server.wait_for_log('an authenticator fault the test asked for')
+        self.assertEqual(235, connection.login('frank', 'frank')[0])
+        connection.sendmail('frank@example.com', ['to@example.com'], 'Hi')
+        connection.quit()
+        self.assertEqual('frank', self.assert_one_message().username)
+
     # --- raw sockets ------------------------------------------------------------
     def test_five_pipelined_commands_are_answered_in_order(self):
         client = self.raw()
@@ -453,3 +494,31 @@ class ForkPathTest(EndToEndTests, unittest.TestCase):
 
 class SerialPathTest(EndToEndTests, unittest.TestCase):
     use_multiprocessing = False
+
+
+class SwaksRequirementTest(unittest.TestCase):
+    """A swaks test skips where swaks is missing, but fails in CI."""
+
+    def without_swaks(self, ci):
+        saved = dict((name, os.environ.get(name)) for name in ('PATH', 'CI'))
+        self.addCleanup(self.restore, saved)
+        os.environ['PATH'] = os.path.dirname(os.path.abspath(__file__))
+        if ci:
+            os.environ['CI'] = 'true'
+        else:
+            os.environ.pop('CI', None)
+
+    def restore(self, saved):
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def test_missing_swaks_fails_in_ci(self):
+        self.without_swaks(ci=True)
+        self.assertRaises(self.failureException, swaks_or_skip, self)
+
+    def test_missing_swaks_skips_elsewhere(self):
+        self.without_swaks(ci=False)
+        self.assertRaises(unittest.SkipTest, swaks_or_skip, self)

@@ -188,6 +188,31 @@ class SerialPathInThreadTest(unittest.TestCase):
         self.assertTrue(isinstance(thread.error, RuntimeError))
         self.assertFalse(mta.listening.is_set())
 
+    def test_the_listen_backlog_holds_dozens_of_simultaneous_connects(self):
+        # While the one connection the serial path serves blocks, 128 more
+        # connect: the kernel completes their handshakes only while they fit
+        # into the listen backlog (a SYN beyond it is dropped and connect()
+        # would hang). Then all of them are served.
+        release = threading.Event()
+
+        class BlockingPolicy(IMTAPolicy):
+            def accept_new_connection(self, peer):
+                release.wait(TIMEOUT)
+                return True
+        mta = PythonMTA('127.0.0.1', 0, BlackholeDeliverer, BlockingPolicy)
+        self.serve(mta)
+        clients = []
+        try:
+            for _ in range(1 + 128):
+                client = RawClient(mta.port)
+                self.addCleanup(client.close)
+                clients.append(client)
+        finally:
+            release.set()
+        for client in clients:      # served in the order they connected
+            self.assertEqual(220, client.read_reply()[0])
+            client.close()
+
     def test_wait_until_listening_times_out_when_nothing_serves(self):
         mta = PythonMTA('127.0.0.1', 0, BlackholeDeliverer)
         self.assertFalse(mta.wait_until_listening(0.01))

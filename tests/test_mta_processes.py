@@ -114,6 +114,79 @@ class LifecycleTests(object):
         self.assertEqual(b'', client.read_to_eof())
         self.send_message(server)
 
+    def test_ctrl_c_in_a_terminal_stops_everything_cleanly(self):
+        # Ctrl-C sends SIGINT to the whole foreground process group
+        server = self.start_server(self.use_multiprocessing,
+                                   new_process_group=True)
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO busy.example\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        workers = child_pids(server.pid)
+        server.send_signal_to_group(signal.SIGINT)
+        status, output = server.wait()
+        self.assert_clean_exit(server, status, output)
+        self.assertEqual([], living(workers))
+        self.assertEqual(421, client.read_reply()[0])
+        self.assertEqual(b'', client.read_to_eof())
+        self.assert_port_can_be_bound(server.port)
+
+    def test_start_stop_cycles_leave_no_fd_thread_or_process_behind(self):
+        cycles = 21
+        server = self.start_server(self.use_multiprocessing, cycles=cycles)
+        counts = []
+        for cycle in range(cycles):
+            if cycle:
+                server.read_listening_line()
+            self.send_message(server)
+            server.send_signal(signal.SIGUSR1)
+            if cycle == cycles - 1:
+                break
+            words = server.output.read_until(b'\n').split()
+            self.assertEqual(b'CYCLE', words[0], words)
+            counts.append(tuple(int(word) for word in words[1:]))
+        status, output = server.wait()
+        self.assert_clean_exit(server, status, output)
+        self.assertEqual(cycles, len(server.messages()))
+        # (open file descriptors, threads, child processes) after each run
+        # but the last, as the server process saw them
+        self.assertEqual([counts[0]] * (cycles - 1), counts)
+        self.assertEqual((1, 0), counts[0][1:])
+
+    def test_a_signal_handler_that_lands_in_another_thread_stops_it(self):
+        # The serving thread sleeps in poll(); the signal interrupts another
+        # thread; Python runs the handler (shutdown_server) in the main
+        # thread only once that wakes up: the signal wake-up fd does that.
+        # (The same as a signal arriving just before the serving thread
+        # blocks, which made one shutdown in some hundred hang.)
+        if not hasattr(signal, 'pthread_sigmask'):
+            raise unittest.SkipTest('no pthread_sigmask before Python 3.3')
+        server = self.start_server(self.use_multiprocessing,
+                                   signals_in_other_thread=True)
+        self.send_message(server)
+        started = _now()
+        status, output = server.stop(signal.SIGUSR1)
+        self.assertTrue(_now() - started < 1.0, _now() - started)
+        self.assert_clean_exit(server, status, output)
+
+    def test_a_signal_whose_handler_does_not_stop_it_changes_nothing(self):
+        server = self.start_server(self.use_multiprocessing)
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO client.example\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        for _ in range(3):
+            server.send_signal(signal.SIGUSR2)
+        client.send(b'MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>'
+                    b'\r\nDATA\r\nHi\r\n.\r\nQUIT\r\n')
+        self.assertEqual([250, 250, 354, 250, 221],
+                         [client.read_reply()[0] for _ in range(5)])
+        server.send_signal(signal.SIGUSR2)
+        self.send_message(server)
+        self.assertEqual(2, len(server.messages()))
+        status, output = server.stop()
+        self.assert_clean_exit(server, status, output)
+
     def test_an_address_in_use_raises_an_error_naming_it(self):
         blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(blocker.close)
@@ -217,6 +290,52 @@ class ForkPathOnlyTest(ServerProcessTestCase):
         self.assert_clean_exit(server, status, output)
         self.assertEqual([], living(workers))
         self.assert_port_can_be_bound(server.port)
+
+    def assert_serves_in_workers_with_default_start_method(self, method):
+        import multiprocessing
+        if not hasattr(multiprocessing, 'set_start_method'):
+            raise unittest.SkipTest('no start methods before Python 3.4 '
+                                    '(Python 2 always forks)')
+        if method not in multiprocessing.get_all_start_methods():
+            raise unittest.SkipTest('no %r start method here' % method)
+        # the server's deliverer is a closure: a spawned worker could not
+        # even be built, only a forked one serves
+        server = self.start_server(True, start_method=method)
+        client = self.raw(server)
+        worker = self.helo_pid(client)
+        self.assertTrue(worker in child_pids(server.pid))
+        client.send(b'QUIT\r\n')
+        self.assertEqual(221, client.read_reply()[0])
+        self.send_message(server)
+        self.assertEqual(1, len(server.messages()))
+        status, output = server.stop()
+        self.assert_clean_exit(server, status, output)
+
+    def test_the_fork_path_forks_where_the_default_is_spawn(self):
+        # macOS and Windows since 3.8
+        self.assert_serves_in_workers_with_default_start_method('spawn')
+
+    def test_the_fork_path_forks_where_the_default_is_forkserver(self):
+        # POSIX since 3.14
+        self.assert_serves_in_workers_with_default_start_method('forkserver')
+
+    def test_a_deliverer_instance_serves_in_every_worker(self):
+        server = self.start_server(True, deliverer_instance=True)
+        clients = [self.raw(server) for _ in range(3)]
+        pids = set(self.helo_pid(client) for client in clients)
+        self.assertEqual(3, len(pids))
+        self.assertFalse(server.pid in pids)
+        for number, client in enumerate(clients):
+            client.send(b'MAIL FROM:<from%d@example.com>\r\n'
+                        b'RCPT TO:<to@example.com>\r\nDATA\r\nHi\r\n.\r\n'
+                        b'QUIT\r\n' % number)
+            self.assertEqual([250, 250, 354, 250, 221],
+                             [client.read_reply()[0] for _ in range(5)])
+        self.assertEqual(['from0@example.com', 'from1@example.com',
+                          'from2@example.com'],
+                         sorted(m.smtp_from for m in server.messages()))
+        status, output = server.stop()
+        self.assert_clean_exit(server, status, output)
 
     def test_workers_that_cannot_start_are_retried_with_a_pause(self):
         server = self.start_server(True, policy='broken')

@@ -124,6 +124,49 @@ class SMTPTestHelperTest(unittest.TestCase):
         self.assertTrue(sorted(durations)[2] < 0.25, durations)
 
 
+def open_fds():
+    """The file descriptors of this process (Linux)."""
+    fds = {}
+    for name in os.listdir('/proc/self/fd'):
+        try:
+            fds[int(name)] = os.readlink('/proc/self/fd/' + name)
+        except OSError:
+            pass    # the directory listing itself, closed meanwhile
+    return fds
+
+
+class NothingLeftBehindTest(unittest.TestCase):
+    """Twenty start/stop cycles leave no file descriptor (socket) or thread
+    behind."""
+
+    def assert_cycles_leave_nothing(self, cycle):
+        cycle()     # the first may set up what lives as long as the process
+        fds, threads = open_fds(), threading.active_count()
+        for _ in range(20):
+            cycle()
+        self.assertEqual(fds, open_fds())
+        self.assertEqual(threads, threading.active_count())
+
+    def test_smtp_test_helper(self):
+        def cycle():
+            helper = SMTPTestHelper()
+            send_message(*helper.start_mta())
+            helper.stop_mta()
+        self.assert_cycles_leave_nothing(cycle)
+
+    def test_smtp_test_case(self):
+        class Case(SMTPTestCase):
+            def runTest(self):
+                send_message(self.hostname, self.listen_port)
+
+        def cycle():
+            result = unittest.TestResult()
+            Case().run(result)
+            self.assertTrue(result.wasSuccessful(),
+                            result.errors + result.failures)
+        self.assert_cycles_leave_nothing(cycle)
+
+
 class ExportsTest(unittest.TestCase):
 
     def test_test_util_exports_the_helpers(self):
