@@ -188,6 +188,9 @@ class SMTPCommandParser(object):
     def _reply_line_too_long(self):
         code, text = reply_for('line_too_long')
         self.push(code, text)
+        if self._mode == _AUTH_LOGIN_MODE:
+            # the credential was not read: the exchange cannot go on
+            self.session.abort_auth_login()
 
     def _process_line(self, line):
         if self._mode == _AUTH_LOGIN_MODE:

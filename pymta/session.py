@@ -266,6 +266,13 @@ class SMTPSession(object):
         except _ServerFault:
             self._send(reply_for('internal_error'))
 
+    def abort_auth_login(self):
+        """End an AUTH LOGIN exchange without a reply (the parser could not
+        read the client's line and has answered it); the client may start
+        AUTH again."""
+        if self._auth_login is not None:
+            self._end_auth_login()
+
     def input_exceeds_limits(self):
         """The message data was larger than the maximum message size: the
         transaction ends with a 552."""

@@ -247,6 +247,23 @@ class AuthLoginTest(ParserTestMixin, unittest.TestCase):
         self.assertEqual([AUTH_BAD], self.line(b64(' foo bar ')))
         self.assertEqual([('foo', ' foo bar ')], self.authenticator.calls)
 
+    def test_over_long_credential_line_ends_the_exchange(self):
+        for prompt_line in ('AUTH LOGIN', 'AUTH LOGIN ' + b64('foo')):
+            self.line(prompt_line)
+            too_long = 'A' * 3000
+            self.assertEqual(['500 Line too long'], self.line(too_long))
+            # back in command mode: the next line is a command, not a credential
+            self.assertTrue(self.parser.is_in_command_mode())
+            self.assertEqual(['250 OK'], self.line('NOOP'))
+            self.assertEqual([], self.authenticator.calls)
+        # split over chunks (the line is discarded unbuffered)
+        self.line('AUTH LOGIN')
+        self.assertEqual([], self.feed('A' * 2100))
+        self.assertEqual(['500 Line too long'], self.feed('A' * 100 + '\r\nNOOP\r\n')[:1])
+        self.assertTrue(self.parser.is_in_command_mode())
+        self.assertEqual([PASSWORD_PROMPT], self.line('AUTH LOGIN ' + b64('foo')))
+        self.assertEqual([AUTH_OK], self.line(b64('foo')))
+
     def test_bad_credentials_then_retry(self):
         self.line('AUTH LOGIN')
         self.line(b64('foo'))
