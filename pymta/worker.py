@@ -124,6 +124,12 @@ class FdWaiter(object):
         (None: no limit). Returns ``(readable, writable)``, two lists of fds
         (both empty on a time out). A hang-up or error condition counts as
         ready. Interrupted system calls are resumed for the time left."""
+        try:
+            return self._wait_once(timeout)
+        except (select.error, IOError, OSError) as e:
+            # Python 2 raises on EINTR; Python 3.5+ resumes by itself
+            if _errno_of(e) != errno.EINTR:
+                raise
         deadline = None if timeout is None else _now() + timeout
         while True:
             remaining = None
@@ -132,7 +138,6 @@ class FdWaiter(object):
             try:
                 return self._wait_once(remaining)
             except (select.error, IOError, OSError) as e:
-                # Python 2 raises on EINTR; Python 3.5+ resumes by itself
                 if _errno_of(e) != errno.EINTR:
                     raise
 
@@ -252,9 +257,12 @@ class SocketChannel(object):
 
     def take_output(self):
         """The octets written since the last call."""
-        if not self._lines:
+        lines = self._lines
+        if not lines:
             return b''
-        lines, self._lines = self._lines, []
+        self._lines = []
+        if len(lines) == 1:     # the common case: one reply line
+            return wire_bytes(lines[0])
         return b''.join([wire_bytes(line) for line in lines])
 
 
@@ -281,7 +289,15 @@ def _send_all(connection, data, waiter, timeout, stop_fd=None,
     this waits it watches the connection for writing instead."""
     if not data:
         return _DONE
-    view = memoryview(data)
+    try:
+        sent = connection.send(data)
+    except (IOError, OSError) as e:
+        if _errno_of(e) not in _RETRY_ERRNOS:
+            raise
+        sent = 0
+    if sent == len(data):
+        return _DONE    # the common case: the socket buffer took it all
+    view = memoryview(data)[sent:]
     fd = connection.fileno()
     try:
         while len(view):
