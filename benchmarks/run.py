@@ -531,22 +531,27 @@ def build_table(results, servers, measures, reps):
     rows = []
     header = ('measure', 'server', 'median', 'min-max', 'ratio', 'target',
               'met')
-    loads_med = {}
-    for load in [m for m in MEASURES[:4] if m in measures]:
-        unit = LOADS[load][2]
-        sink = None
+    loads = [m for m in MEASURES[:4] if m in measures]
+    # every median first: a row compares with servers listed after it
+    loads_med, cells = {}, {}
+    for load in loads:
         for name in servers:
             runs = results['loads'].get((name, load), [])
             values = [v for v, _ in runs]
             reasons = [r for _, r in runs if r]
-            med, smed, srange = summary(values, unit)
+            med, smed, srange = summary(values, LOADS[load][2])
             if reasons:       # any run that did not finish: no number
                 med = None
                 smed = 'DNF %d/%d' % (len(reasons), len(runs))
                 srange = reasons[0][:40]
             loads_med[(name, load)] = med
-            if name == 'smtp-sink':
-                sink = med
+            cells[(name, load)] = (smed, srange)
+    for load in loads:
+        unit = LOADS[load][2]
+        sink = loads_med.get(('smtp-sink', load))
+        for name in servers:
+            med = loads_med[(name, load)]
+            smed, srange = cells[(name, load)]
             ratio = '%.2f' % (med / sink) if med and sink else '-'
             target, met = '', ''
             if name.startswith('pymta-fork'):
@@ -559,11 +564,12 @@ def build_table(results, servers, measures, reps):
                 peers = [loads_med.get((p, load)) for p in PEERS
                          if p in servers]
                 target = '> single-proc peers'
-                if peers and all(peers) and med:
-                    met = 'yes' if med > max(peers) else 'NO'
-                elif med:
-                    met = 'yes' if all(p is None for p in peers) and peers \
-                        else '?'
+                finished = [p for p in peers if p is not None]
+                if not peers:
+                    met = '?'           # no peer measured in this run
+                elif med:               # (a peer that did not finish loses)
+                    met = 'yes' if not finished or med > max(finished) \
+                        else 'NO'
                 else:
                     met = 'NO'
             rows.append(('%s %s' % (load, unit), name, smed, srange, ratio,
