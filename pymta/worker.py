@@ -16,9 +16,11 @@ The serial path runs ``accept_loop`` in the thread that called
 ``serve_forever``, with the read end of the server's wake-up socket pair as
 stop fd. On the fork path every worker process runs ``WorkerProcess.run``:
 it accepts on the listening socket it shares with its siblings (the kernel
-hands each connection to one of them), reports to the parent through its
-status pipe (``R`` ready, ``B`` busy, ``I`` idle again; end of file means
-the worker is gone) and stops when its *lifeline* pipe reaches end of file:
+hands each connection to one of them), marks itself idle or busy on the
+``WorkerBoard`` it shares with the parent, writes to its status pipe only
+``R`` once ready and ``B`` when the parent must start more workers (end of
+file there means the worker is gone), and stops when its *lifeline* pipe
+reaches end of file:
 the parent closes the write end on shutdown, and the kernel closes it when
 the parent dies in any way.
 
