@@ -466,11 +466,15 @@ class WorkerBoard(object):
     has it). A worker marks itself busy when it accepts a connection and
     idle when the connection ends; only when that leaves fewer than
     ``min_spare`` idle workers does it wake the parent (through its status
-    pipe), which then starts more. ``lock`` (a multiprocessing lock, whose
-    uncontended use is no system call either) makes marking and counting
-    one step, so two workers going busy at once cannot both count the
-    other as idle; without a lock (where the platform has no semaphores) that
-    race only costs a late spare worker."""
+    pipe), which then counts the idle workers and starts more.
+
+    ``lock`` (a multiprocessing lock: taking a free one is no system call)
+    makes marking and counting one step, so two workers going busy at once
+    cannot both count the other as idle. It is never waited for: a worker
+    that finds it taken (by a sibling marking right now, or by one killed
+    while it held it) marks without it and wakes the parent anyway. Where
+    the platform has no lock to share, a worker counts without one; the
+    race then costs at most a late spare worker."""
 
     FREE, IDLE, BUSY = 0, 1, 2
 
@@ -479,24 +483,22 @@ class WorkerBoard(object):
         self.lock = lock
         self.min_spare = min_spare
 
-    def _count_idle(self):
-        return self.slots[:].count(self.IDLE)
-
     def mark(self, slot, state):
-        """Set ``slot`` to ``state``; True if that leaves fewer idle workers
-        than ``min_spare`` (the parent should start more)."""
-        if self.lock is None:
+        """Set ``slot`` to ``state``; True if the parent should count the
+        idle workers (there may be fewer than ``min_spare``)."""
+        lock = self.lock
+        if lock is not None and not lock.acquire(False):
             self.slots[slot] = state
-            return self._count_idle() < self.min_spare
-        with self.lock:
+            return True
+        try:
             self.slots[slot] = state
-            return self._count_idle() < self.min_spare
+            return self.idle_workers() < self.min_spare
+        finally:
+            if lock is not None:
+                lock.release()
 
     def idle_workers(self):
-        if self.lock is None:
-            return self._count_idle()
-        with self.lock:
-            return self._count_idle()
+        return self.slots[:].count(self.IDLE)
 
 
 class WorkerProcess(object):

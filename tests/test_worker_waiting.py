@@ -136,6 +136,21 @@ class WorkerBoardTest(unittest.TestCase):
             self.assertEqual(1, board.idle_workers())
             self.assertEqual(False, board.mark(0, board.IDLE))  # 2 idle again
 
+    def test_a_taken_lock_is_not_waited_for(self):
+        # a sibling marking right now, or one killed while it held the lock:
+        # mark anyway and let the parent count
+        lock = threading.Lock()
+        board = self.board(lock=lock)
+        board.mark(0, board.IDLE)
+        board.mark(1, board.IDLE)
+        board.mark(2, board.IDLE)
+        lock.acquire()
+        self.assertEqual(True, board.mark(0, board.BUSY))
+        self.assertEqual(board.BUSY, board.slots[0])
+        self.assertEqual(2, board.idle_workers())
+        lock.release()
+        self.assertEqual(False, board.mark(0, board.IDLE))
+
 
 class FlakyListener(object):
     """A listening socket whose accept() first fails with ``errors``."""
