@@ -3,6 +3,15 @@
 
 from __future__ import absolute_import
 
+import base64
+
+
+def b64(value):
+    """Base64 of ``value`` (text is UTF-8 encoded first), as a native str."""
+    if not isinstance(value, bytes):
+        value = value.encode('utf-8')
+    return str(base64.b64encode(value).decode('ascii'))
+
 
 class RecordingChannel(object):
     """A channel for SMTPCommandParser that records what is written (as text)

@@ -48,12 +48,13 @@ def main(argv):
         import multiprocessing
         multiprocessing.set_start_method(config['start_method'], force=True)
 
-    def deliverer():
-        return mta_support.SpoolDeliverer(spool_dir)
-    options = dict((str(key), value)
-                   for key, value in config['options'].items())
     if config['deliverer_instance']:
         deliverer = mta_support.SpoolDeliverer(spool_dir)
+    else:
+        def deliverer():
+            return mta_support.SpoolDeliverer(spool_dir)
+    options = dict((str(key), value)
+                   for key, value in config['options'].items())
     server = Server('127.0.0.1', 0, deliverer,
                     mta_support.POLICIES[config['policy']],
                     mta_support.UserIsPasswordAuthenticator, **options)

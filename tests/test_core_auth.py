@@ -3,13 +3,12 @@
 text) and through the session (CommandParserHelper)."""
 from __future__ import absolute_import, print_function
 
-import base64
 import unittest
 
 from pymta.api import IMTAPolicy
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
-from .core_support import RecordingChannel, RecordingDeliverer
+from .core_support import RecordingChannel, RecordingDeliverer, b64
 
 
 USERNAME_PROMPT = '334 VXNlcm5hbWU6'
@@ -17,12 +16,6 @@ PASSWORD_PROMPT = '334 UGFzc3dvcmQ6'
 AUTH_OK = '235 Authentication successful'
 AUTH_BAD = '535 Bad username or password'
 GARBLED = '501 Garbled data sent'
-
-
-def b64(value):
-    if not isinstance(value, bytes):
-        value = value.encode('utf-8')
-    return str(base64.b64encode(value).decode('ascii'))
 
 
 class RecordingAuthenticator(object):

@@ -4,10 +4,8 @@ sockets: framing of commands and message data, exact text on the wire, the
 msg_data rules, 8-bit input, limits, and the legacy internals."""
 from __future__ import absolute_import, print_function
 
-import base64
 import logging
 import socket
-import sys
 import time
 import unittest
 
@@ -16,7 +14,7 @@ import six
 from pymta.api import IMTAPolicy
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
-from .core_support import RecordingChannel, RecordingDeliverer
+from .core_support import RecordingChannel, RecordingDeliverer, b64
 
 try:
     import tracemalloc
@@ -28,12 +26,6 @@ GREETING = '220 localhost Hello 127.0.0.1'
 MSG_354 = '354 Enter message, ending with "." on a line by itself'
 TOO_BIG = '552 message exceeds fixed maximum message size'
 BYE = '221 localhost closing connection'
-
-
-def b64(value):
-    if not isinstance(value, bytes):
-        value = value.encode('utf-8')
-    return str(base64.b64encode(value).decode('ascii'))
 
 
 def native(data):

@@ -5,7 +5,6 @@ the state table, the reply table, the 501 texts, every policy return form,
 PolicyDecision close flags and the 451 for exceptions."""
 from __future__ import absolute_import, print_function
 
-import base64
 import logging
 import unittest
 
@@ -14,6 +13,7 @@ from six.moves import queue
 from pymta.api import IMessageDeliverer, IMTAPolicy, PolicyDecision
 from pymta.session import SMTPSession
 import pymta.test_util as test_util
+from .core_support import b64
 
 
 HOST = 'localhost'
@@ -23,12 +23,6 @@ HELP_LINES = ['214-Commands supported', '214 AUTH DATA EHLO HELO HELP MAIL NOOP 
 TEMP_ERROR = '451 Temporary Local Problem: Please come back later'
 ADMIN_PROHIBITION = '550 Administrative Prohibition'
 TOO_BIG = '552 message exceeds fixed maximum message size'
-
-
-def b64(value):
-    if not isinstance(value, bytes):
-        value = value.encode('utf-8')
-    return str(base64.b64encode(value).decode('ascii'))
 
 
 AUTH_PLAIN_FOO = b64('\0foo\0foo')

@@ -4,7 +4,6 @@ BlackholeDeliverer, MockCommandParser, MockChannel, DummyAuthenticator,
 CommandParserHelper and CommandParserTestCase."""
 from __future__ import absolute_import, print_function
 
-import base64
 import unittest
 import warnings
 
@@ -16,12 +15,7 @@ from pymta.session import SMTPSession
 # imported as a module so that the TestCase classes it defines are not
 # collected as tests of this module
 import pymta.test_util as test_util
-
-
-def b64(value):
-    if not isinstance(value, bytes):
-        value = value.encode('utf-8')
-    return str(base64.b64encode(value).decode('ascii'))
+from .core_support import b64
 
 
 class BlackholeDelivererTest(unittest.TestCase):

@@ -2,7 +2,6 @@
 """SPEC section 4a: the pycerberus schemas of pymta.validation."""
 from __future__ import absolute_import, print_function
 
-import base64
 import unittest
 
 from pycerberus.errors import InvalidDataError
@@ -12,6 +11,7 @@ from pycerberus.validators import StringValidator
 from pymta.compat import text_for_validation
 from pymta.validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
     MailFromSchema, RcptToSchema, SMTPCommandArgumentsSchema, SMTPEmailValidator)
+from .core_support import b64
 
 
 # pycerberus stores its results in the context dict: use a fresh one per call
@@ -21,12 +21,6 @@ def esmtp():
 
 def plain_smtp():
     return {'esmtp': False}
-
-
-def b64(value):
-    if not isinstance(value, bytes):
-        value = value.encode('utf-8')
-    return str(base64.b64encode(value).decode('ascii'))
 
 
 class ValidationTestCase(unittest.TestCase):
