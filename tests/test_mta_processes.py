@@ -35,6 +35,14 @@ class ServerProcessTestCase(unittest.TestCase):
         self.addCleanup(client.close)
         return client
 
+    def greeted_client(self, server, helo):
+        """A raw client that got the greeting and sent ``HELO <helo>``."""
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO ' + helo + b'\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        return client
+
     def helo_pid(self, client):
         """Greeting and ``HELO pid``: the pid of the process serving
         ``client``."""
@@ -92,10 +100,7 @@ class LifecycleTests(object):
 
     def test_an_idle_client_does_not_hold_up_the_shutdown(self):
         server = self.start_server(self.use_multiprocessing)
-        client = self.raw(server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'HELO idle.example\r\n')
-        self.assertEqual(250, client.read_reply()[0])
+        client = self.greeted_client(server, b'idle.example')
         started = _now()
         status, output = server.stop(signal.SIGUSR1)
         self.assertTrue(_now() - started < 1.0, _now() - started)
@@ -118,10 +123,7 @@ class LifecycleTests(object):
         # Ctrl-C sends SIGINT to the whole foreground process group
         server = self.start_server(self.use_multiprocessing,
                                    new_process_group=True)
-        client = self.raw(server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'HELO busy.example\r\n')
-        self.assertEqual(250, client.read_reply()[0])
+        client = self.greeted_client(server, b'busy.example')
         workers = child_pids(server.pid)
         server.send_signal_to_group(signal.SIGINT)
         status, output = server.wait()
@@ -171,10 +173,7 @@ class LifecycleTests(object):
 
     def test_a_signal_whose_handler_does_not_stop_it_changes_nothing(self):
         server = self.start_server(self.use_multiprocessing)
-        client = self.raw(server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'HELO client.example\r\n')
-        self.assertEqual(250, client.read_reply()[0])
+        client = self.greeted_client(server, b'client.example')
         for _ in range(3):
             server.send_signal(signal.SIGUSR2)
         client.send(b'MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>'
