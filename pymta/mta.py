@@ -43,6 +43,10 @@ __all__ = ['PythonMTA']
 
 log = logging.getLogger('pymta')
 
+#: Default of ``PythonMTA(serial_spin_seconds=...)``: 200 µs, a few times
+#: what a client program on the same machine takes to answer a reply.
+SERIAL_SPIN_SECONDS = 0.0002
+
 
 class PythonMTA(object):
     """An SMTP server.
@@ -76,6 +80,10 @@ class PythonMTA(object):
       before it is terminated. Idle workers stop at once.
     * ``primary_hostname`` (None): the name the server uses in its replies;
       by default ``socket.getfqdn()``, looked up once per server.
+    * ``serial_spin_seconds`` (0.0002): on the serial path, how long to
+      busy-wait for the client's next command (or the next connection)
+      before blocking, while clients answer that fast and no other thread
+      runs in the process (see ``pymta.worker.Spinner``); 0: never spin.
 
     Once ``serve_forever()`` listens:
 
@@ -92,7 +100,8 @@ class PythonMTA(object):
     def __init__(self, local_address, bind_port, deliverer_class,
                  policy_class=None, authenticator_class=None, max_workers=32,
                  min_spare_workers=2, session_timeout=300.0,
-                 shutdown_grace_seconds=1.0, primary_hostname=None):
+                 shutdown_grace_seconds=1.0, primary_hostname=None,
+                 serial_spin_seconds=SERIAL_SPIN_SECONDS):
         self.local_address = local_address
         self.bind_port = bind_port
         self.deliverer_class = deliverer_class
@@ -104,6 +113,7 @@ class PythonMTA(object):
         self.session_timeout = session_timeout
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self.primary_hostname = primary_hostname
+        self.serial_spin_seconds = serial_spin_seconds
 
         self.port = None
         self.server_address = None
@@ -276,7 +286,8 @@ class PythonMTA(object):
             session_timeout=self.session_timeout, **kwargs)
 
     def _serve_serially(self, listen_socket, wakeup_receiver):
-        worker = self._new_worker(listen_socket=listen_socket)
+        worker = self._new_worker(listen_socket=listen_socket,
+                                  spin_seconds=self.serial_spin_seconds)
         worker.build()
         self._set_listening()
         if not self._stop_requested:

@@ -39,6 +39,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 
 from .compat import wire_bytes
@@ -83,6 +84,58 @@ def _errno_of(error):
         # select.error on Python 2 is (errno, text) without .errno
         number = error.args[0]
     return number
+
+
+# Sends and receives on a client socket never block: with MSG_DONTWAIT the
+# socket itself can stay in blocking mode, which saves the fcntl/ioctl per
+# connection that setblocking(False) costs (Linux, BSD, macOS).
+_DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
+
+
+class Spinner(object):
+    """Spin-then-block waiting for the serial path (``PythonMTA`` keyword
+    ``serial_spin_seconds``).
+
+    Serving one connection at a time, the serial path spends most of a
+    connection waiting for the client's next command. Blocking in poll lets
+    this CPU go idle, and on a virtual machine waking it again takes longer
+    than a program needs to answer. So, like an adaptive mutex, a wait first
+    retries the non-blocking call for up to ``seconds`` and blocks only if
+    nothing came. It spins only while that pays: after a blocking wait that
+    took longer than the spin would have (a slow or interactive client, an
+    idle server) it blocks straight away until a wait is short again. And
+    never while another Python thread runs in this process: spinning holds
+    the GIL that thread may need (say, a test's smtplib client)."""
+
+    __slots__ = ('seconds', 'active')
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.active = True
+
+    def attempt(self, call, *args):
+        """``call(*args)`` (non-blocking) until it does not raise a "try
+        again" error or the time is up; its result, or None."""
+        if not self.active or self.other_threads_run():
+            return None
+        deadline = _now() + self.seconds
+        while True:
+            try:
+                return call(*args)
+            except (IOError, OSError) as e:
+                if _errno_of(e) not in _RETRY_ERRNOS:
+                    raise
+            if _now() > deadline:
+                return None
+
+    def blocked(self, seconds):
+        """A blocking wait took ``seconds``: spin next time if spinning
+        would have caught it."""
+        self.active = seconds <= self.seconds
+
+    @staticmethod
+    def other_threads_run():
+        return threading.active_count() > 1
 
 
 # --- waiting for file descriptors --------------------------------------------
@@ -292,7 +345,7 @@ def _send_all(connection, data, waiter, timeout, stop_fd=None,
     if not data:
         return _DONE
     try:
-        sent = connection.send(data)
+        sent = connection.send(data, _DONTWAIT)
     except (IOError, OSError) as e:
         if _errno_of(e) not in _RETRY_ERRNOS:
             raise
@@ -304,7 +357,7 @@ def _send_all(connection, data, waiter, timeout, stop_fd=None,
     try:
         while len(view):
             try:
-                sent = connection.send(view)
+                sent = connection.send(view, _DONTWAIT)
             except (IOError, OSError) as e:
                 if _errno_of(e) not in _RETRY_ERRNOS:
                     raise
@@ -323,10 +376,28 @@ def _send_all(connection, data, waiter, timeout, stop_fd=None,
     return _DONE
 
 
+def _set_nodelay(connection):
+    """Send replies at once (no Nagle delay); True if it is set."""
+    try:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+    except (IOError, OSError):
+        return False    # not TCP (e.g. a socket pair in a test)
+
+
+def _has_nodelay(connection):
+    try:
+        return bool(connection.getsockopt(socket.IPPROTO_TCP,
+                                          socket.TCP_NODELAY))
+    except (IOError, OSError):
+        return False
+
+
 def _say_goodbye(connection, hostname, text):
     """Send a last 421 without waiting for the client (best effort)."""
     try:
-        connection.send(wire_bytes('421 %s %s\r\n' % (hostname, text)))
+        connection.send(wire_bytes('421 %s %s\r\n' % (hostname, text)),
+                        _DONTWAIT)
     except (IOError, OSError):
         pass
 
@@ -345,7 +416,8 @@ def _close(connection, graceful):
 
 def serve_connection(connection, remote_address, deliverer, policy=None,
                      authenticator=None, primary_hostname=None, stop_fd=None,
-                     idle_timeout=None, read_size=READ_SIZE, is_stopping=None):
+                     idle_timeout=None, read_size=READ_SIZE, is_stopping=None,
+                     spinner=None, set_nodelay=True):
     """Serve one SMTP connection (an accepted socket) until it ends; close it.
 
     ``remote_address`` is the address ``accept()`` returned. ``stop_fd``: when
@@ -353,6 +425,9 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     connection is closed. ``idle_timeout``: seconds the client may stay
     silent (or refuse to read our replies) before it gets a 421 and is cut
     off; None for no limit. ``is_stopping``: see ``_stop_confirmed``.
+    ``spinner``: a ``Spinner`` to wait for the client's commands with (None:
+    block at once). ``set_nodelay``: False when the socket has TCP_NODELAY
+    already (inherited from the listening socket).
 
     Returns True if the connection ended because ``stop_fd`` became readable
     (the caller should stop serving), False otherwise. Never raises for what
@@ -370,11 +445,14 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     if stop_fd is not None:
         waiter.watch(stop_fd)
     try:
-        connection.setblocking(False)
-        try:
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (IOError, OSError):
-            pass    # not TCP (e.g. a socket pair in a test)
+        if not _DONTWAIT:
+            connection.setblocking(False)
+        elif connection.gettimeout() is not None:
+            # (a default timeout set with socket.setdefaulttimeout would
+            # make Python poll before each call)
+            connection.settimeout(0.0)
+        if set_nodelay:
+            _set_nodelay(connection)
         parser = SMTPCommandParser(channel, remote_ip, remote_port, deliverer,
                                    policy=policy, authenticator=authenticator,
                                    primary_hostname=hostname)
@@ -391,7 +469,19 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             if channel.is_closing:
                 graceful = True
                 break
+            if spinner is not None:
+                data = spinner.attempt(connection.recv, read_size, _DONTWAIT)
+                if data is not None:
+                    if not data:
+                        log.debug('%s:%s disconnected', remote_ip,
+                                  remote_port)
+                        break
+                    parser.process_new_data(data)
+                    continue
+                started = _now()
             readable, _ = waiter.wait(idle_timeout)
+            if spinner is not None:
+                spinner.blocked(_now() - started)
             if stop_fd is not None and stop_fd in readable:
                 if _stop_confirmed(stop_fd, is_stopping):
                     _say_goodbye(connection, hostname, 'Service not '
@@ -408,7 +498,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
                              'transmission channel')
                 break
             try:
-                data = connection.recv(read_size)
+                data = connection.recv(read_size, _DONTWAIT)
             except (IOError, OSError) as e:
                 if _errno_of(e) in _RETRY_ERRNOS:
                     continue
@@ -522,12 +612,14 @@ class WorkerProcess(object):
       worker's slot on it.
     * ``inherited``: (fork path) sockets and fds of the parent that the
       worker closes first thing.
+    * ``spin_seconds``: (serial path) spin this long for the next command
+      or connection before blocking (see ``Spinner``); 0: never spin.
     """
 
     def __init__(self, listen_socket, deliverer_class, policy_class=None,
                  authenticator_class=None, primary_hostname=None,
                  session_timeout=None, lifeline_fd=None, status_fd=None,
-                 board=None, slot=None, inherited=()):
+                 board=None, slot=None, inherited=(), spin_seconds=0):
         self.listen_socket = listen_socket
         self.deliverer_class = deliverer_class
         self.policy_class = policy_class
@@ -539,7 +631,11 @@ class WorkerProcess(object):
         self.board = board
         self.slot = slot
         self.inherited = inherited
+        self.spin_seconds = spin_seconds
         self.deliverer = self.policy = self.authenticator = None
+        # None until the first connection tells whether accepted sockets
+        # inherit TCP_NODELAY from the listening socket (Linux: they do)
+        self._nodelay_inherited = None
 
     def build(self):
         """Build this worker's deliverer, policy and authenticator."""
@@ -602,6 +698,7 @@ class WorkerProcess(object):
         ``_stop_confirmed``)."""
         listen_socket = self.listen_socket
         listen_socket.setblocking(False)
+        _set_nodelay(listen_socket)
         waiter = _AcceptWaiter(listen_socket.fileno(), stop_fd)
         try:
             self._accept_and_serve(listen_socket, stop_fd, waiter,
@@ -610,13 +707,22 @@ class WorkerProcess(object):
             waiter.close()
 
     def _accept_and_serve(self, listen_socket, stop_fd, waiter, is_stopping):
+        spinner = Spinner(self.spin_seconds) if self.spin_seconds else None
         while True:
-            if waiter.wait():
+            accepted = None
+            if spinner is not None:
+                accepted = spinner.attempt(listen_socket.accept)
+                started = _now()
+            if accepted is None and waiter.wait():
                 if _stop_confirmed(stop_fd, is_stopping):
                     return
                 continue
             try:
-                connection, address = listen_socket.accept()
+                if accepted is None:
+                    if spinner is not None:
+                        spinner.blocked(_now() - started)
+                    accepted = listen_socket.accept()
+                connection, address = accepted
             except (IOError, OSError) as e:
                 number = _errno_of(e)
                 if number in _RETRY_ERRNOS or number in _ACCEPT_SKIP_ERRNOS:
@@ -630,11 +736,15 @@ class WorkerProcess(object):
                     continue
                 raise
             self._mark(WorkerBoard.BUSY)
+            if self._nodelay_inherited is None:
+                self._nodelay_inherited = _has_nodelay(connection)
             stopped = serve_connection(
                 connection, address, self.deliverer, policy=self.policy,
                 authenticator=self.authenticator,
                 primary_hostname=self.primary_hostname, stop_fd=stop_fd,
-                idle_timeout=self.session_timeout, is_stopping=is_stopping)
+                idle_timeout=self.session_timeout, is_stopping=is_stopping,
+                spinner=Spinner(self.spin_seconds) if spinner else None,
+                set_nodelay=not self._nodelay_inherited)
             if stopped:
                 return
             self._mark(WorkerBoard.IDLE)

@@ -165,6 +165,9 @@ class FlakyListener(object):
     def setblocking(self, flag):
         self.sock.setblocking(flag)
 
+    def setsockopt(self, *args):
+        self.sock.setsockopt(*args)
+
     def accept(self):
         if self.errors:
             raise socket.error(self.errors.pop(0), 'injected by the test')
