@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: MIT
 """CPU time a pymta server spends per message under one smtp-source load.
 
-    python3 benchmarks/cpu_per_message.py [--serial] [--reps 3] [--root DIR] \
+    python3 benchmarks/cpu_per_message.py [--serial [--serial-spin S]] \
+        [--reps 3] [--root DIR] \
         -- -s 4 -m 4000 -l 1024
 
 Starts ``servers/pymta_server.py`` (of the checkout ``--root``, default this
@@ -70,6 +71,8 @@ def measure(args, load):
                                          'pymta_server.py')]
     if args.serial:
         command.append('--serial')
+    if args.serial_spin is not None:
+        command += ['--serial-spin', str(args.serial_spin)]
     env = dict(os.environ, PYTHONPATH=args.root)
     server = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     try:
@@ -96,6 +99,9 @@ def main():
         description=__doc__.split('\n\n')[0],
         usage='%(prog)s [options] -- SMTP-SOURCE-OPTIONS')
     parser.add_argument('--serial', action='store_true')
+    parser.add_argument('--serial-spin', type=float, metavar='SECONDS',
+                        help='serial_spin_seconds of the server (with '
+                             '--serial; 0: no spinning)')
     parser.add_argument('--reps', type=int, default=3)
     parser.add_argument('--root', default=os.path.dirname(HERE))
     parser.add_argument('--python', default=os.path.join(

@@ -3,7 +3,8 @@
     python pymta_server.py [--port 0] [--serial]
 
 Fork path by default (``serve_forever()``), the serial path with
-``--serial`` (``serve_forever(use_multiprocessing=False)``). With
+``--serial`` (``serve_forever(use_multiprocessing=False)``);
+``--serial-spin SECONDS`` sets ``serial_spin_seconds`` (0: no spinning). With
 ``--profile DIR`` each process that serves connections (every worker, or
 the serial server) runs its accept loop under cProfile and writes
 ``DIR/pymta-<pid>.prof`` when it stops (read them with ``pstats``; time
@@ -40,10 +41,10 @@ def profile_accept_loops(directory):
     from pymta import worker
     original = worker.WorkerProcess.accept_loop
 
-    def profiled_accept_loop(self, stop_fd):
+    def profiled_accept_loop(self, *args, **kwargs):
         profiler = cProfile.Profile()
         try:
-            return profiler.runcall(original, self, stop_fd)
+            return profiler.runcall(original, self, *args, **kwargs)
         finally:
             profiler.dump_stats(os.path.join(
                 directory, 'pymta-%d.prof' % os.getpid()))
@@ -57,12 +58,18 @@ def main():
     parser.add_argument('--port', type=int, default=0)
     parser.add_argument('--serial', action='store_true',
                         help='serve one connection at a time (serial path)')
+    parser.add_argument('--serial-spin', type=float, metavar='SECONDS',
+                        help="PythonMTA's serial_spin_seconds (default: "
+                             "pymta's default)")
     parser.add_argument('--profile', metavar='DIR',
                         help='profile the accept loops into DIR (cProfile)')
     args = parser.parse_args()
     if args.profile:
         profile_accept_loops(args.profile)
-    server = PythonMTA(args.host, args.port, NullDeliverer)
+    options = {}
+    if args.serial_spin is not None:
+        options['serial_spin_seconds'] = args.serial_spin
+    server = PythonMTA(args.host, args.port, NullDeliverer, **options)
 
     def announce():
         if server.wait_until_listening(30):
