@@ -616,6 +616,10 @@ class WorkerProcess(object):
       or connection before blocking (see ``Spinner``); 0: never spin.
     """
 
+    #: what waits for the next command or connection when ``spin_seconds``
+    #: is set
+    spinner_class = Spinner
+
     def __init__(self, listen_socket, deliverer_class, policy_class=None,
                  authenticator_class=None, primary_hostname=None,
                  session_timeout=None, lifeline_fd=None, status_fd=None,
@@ -707,18 +711,19 @@ class WorkerProcess(object):
             waiter.close()
 
     def _accept_and_serve(self, listen_socket, stop_fd, waiter, is_stopping):
-        spinner = Spinner(self.spin_seconds) if self.spin_seconds else None
+        spin = self.spin_seconds
+        spinner = self.spinner_class(spin) if spin else None
         while True:
-            accepted = None
-            if spinner is not None:
-                accepted = spinner.attempt(listen_socket.accept)
-                started = _now()
-            if accepted is None and waiter.wait():
-                if _stop_confirmed(stop_fd, is_stopping):
-                    return
-                continue
             try:
+                accepted = None
+                if spinner is not None:
+                    accepted = spinner.attempt(listen_socket.accept)
+                    started = _now()
                 if accepted is None:
+                    if waiter.wait():
+                        if _stop_confirmed(stop_fd, is_stopping):
+                            return
+                        continue
                     if spinner is not None:
                         spinner.blocked(_now() - started)
                     accepted = listen_socket.accept()
@@ -743,7 +748,7 @@ class WorkerProcess(object):
                 authenticator=self.authenticator,
                 primary_hostname=self.primary_hostname, stop_fd=stop_fd,
                 idle_timeout=self.session_timeout, is_stopping=is_stopping,
-                spinner=Spinner(self.spin_seconds) if spinner else None,
+                spinner=self.spinner_class(spin) if spin else None,
                 set_nodelay=not self._nodelay_inherited)
             if stopped:
                 return

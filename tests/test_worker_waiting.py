@@ -176,6 +176,8 @@ class FlakyListener(object):
 
 class AcceptLoopTest(unittest.TestCase):
 
+    spin_seconds = 0
+
     def test_errors_of_one_pending_connection_do_not_end_the_loop(self):
         # accept(2) on Linux: network errors pending on the new connection
         # and a firewall's EPERM come from accept(); retry like EAGAIN
@@ -190,7 +192,9 @@ class AcceptLoopTest(unittest.TestCase):
         listener.listen(8)
         stop_read, stop_write = socket_pair(self)
         worker_process = worker.WorkerProcess(
-            FlakyListener(listener, errors), BlackholeDeliverer)
+            FlakyListener(listener, errors), BlackholeDeliverer,
+            spin_seconds=self.spin_seconds)
+        worker_process.spinner_class = SoleThreadSpinner
         worker_process.build()
         outcome = []
 
@@ -212,3 +216,18 @@ class AcceptLoopTest(unittest.TestCase):
             stop_write.sendall(b'x')
             thread.join(5)
         self.assertEqual(['stopped'], outcome)
+
+
+class SpinningAcceptLoopTest(AcceptLoopTest):
+    """The same while the accept loop spins (serial path): errors that come
+    from accept() during the spin are handled the same way."""
+
+    spin_seconds = 0.01
+
+
+class SoleThreadSpinner(worker.Spinner):
+    """Spins as if the test's thread were the only one."""
+
+    @staticmethod
+    def other_threads_run():
+        return False
