@@ -63,6 +63,11 @@ if PY2:
             return value.encode('latin-1')
         except UnicodeEncodeError:
             return value.encode('utf-8')
+
+    def natives_from_validation(values):
+        """A dict of ``values`` with each item made native."""
+        return dict((key, native_from_validation(item))
+                    for key, item in values.items())
 else:
     def native_from_wire(octets, start=0):
         """Native str from ``octets[start:]`` read off the wire. UTF-8 with
@@ -87,6 +92,12 @@ else:
 
     def native_from_validation(value):
         return value
+
+    def natives_from_validation(values):
+        """A plain dict of ``values`` (the items are native already; a dict
+        built for the result is returned as is, saving a copy per
+        command)."""
+        return values if type(values) is dict else dict(values)
 
 
 def b64encode(text):

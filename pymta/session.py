@@ -203,7 +203,11 @@ class SMTPSession(object):
         ``MSGDATA`` the message text)."""
         if self._is_closed:
             return
-        name = ' '.join(smtp_command.upper().split())
+        name = smtp_command.upper()
+        if name not in COMMANDS and name != 'MSGDATA':
+            # Only other spacing ('mail  from', ' NOOP') needs normalising;
+            # a name that is known already is normalised.
+            name = ' '.join(name.split())
         if name == 'MSGDATA':
             self._handle_message_data(data)
             return
@@ -354,7 +358,15 @@ class SMTPSession(object):
 
     def _decide(self, method_name, args, accepted, rejected, on_accept=None):
         """Ask the policy, run ``on_accept`` if it accepts, send the reply
-        and close the connection if the decision says so."""
+        (``accepted``, or the default reply named ``rejected``: built only
+        when needed) and close the connection if the decision says so."""
+        if self._policy is None:
+            # Without a policy every command is accepted with its default
+            # reply: no decision to build and ask.
+            if on_accept is not None:
+                on_accept()
+            self._send(accepted)
+            return
         decision = self._ask_policy(method_name, *args)
         if decision.close_connection_before_response():
             self.close_connection()
@@ -364,7 +376,7 @@ class SMTPSession(object):
                 on_accept()
             default = accepted
         else:
-            default = rejected
+            default = reply_for(rejected)
         self._send(self._reply_of(decision, default))
         if decision.close_connection_after_response():
             self.close_connection()
@@ -378,7 +390,7 @@ class SMTPSession(object):
             self.state.execute('HELO')
         self._decide('accept_helo', (helo, self._message),
                      reply_for('helo_ok', host=self._hostname()),
-                     reply_for('administrative_prohibition'), accept)
+                     'administrative_prohibition', accept)
 
     def smtp_ehlo(self, arguments):
         helo = arguments['helo']
@@ -389,7 +401,7 @@ class SMTPSession(object):
             self.state.execute('EHLO')
         self._decide('accept_ehlo', (helo, self._message),
                      (reply_for('ehlo_ok')[0], lines),
-                     reply_for('administrative_prohibition'), accept)
+                     'administrative_prohibition', accept)
 
     def smtp_auth_plain(self, arguments):
         if self._authenticator is None:
@@ -468,7 +480,7 @@ class SMTPSession(object):
             self._message.smtp_from = sender
             self.state.execute('MAIL FROM')
         self._decide('accept_from', (sender, self._message), reply_for('ok'),
-                     reply_for('administrative_prohibition'), accept)
+                     'administrative_prohibition', accept)
 
     def smtp_rcpt_to(self, arguments):
         recipient = arguments['email']
@@ -477,14 +489,14 @@ class SMTPSession(object):
             self._message.smtp_to.append(recipient)
             self.state.execute('RCPT TO')
         self._decide('accept_rcpt_to', (recipient, self._message),
-                     reply_for('ok'), reply_for('relay_not_permitted'), accept)
+                     reply_for('ok'), 'relay_not_permitted', accept)
 
     def smtp_data(self, arguments):
         def accept():
             self.state.execute('DATA')
             self._command_parser.switch_to_data_mode()
         self._decide('accept_data', (self._message,), reply_for('start_data'),
-                     reply_for('administrative_prohibition'), accept)
+                     'administrative_prohibition', accept)
 
     def _handle_message_data(self, msg_data):
         if not self.state.can_execute('MSGDATA'):
@@ -495,7 +507,7 @@ class SMTPSession(object):
         self._end_transaction()
         try:
             self._decide('accept_msgdata', (msg_data, message),
-                         reply_for('ok'), reply_for('content_not_acceptable'),
+                         reply_for('ok'), 'content_not_acceptable',
                          lambda: self._deliver(message))
         except _ServerFault:
             self._send(reply_for('internal_error'))

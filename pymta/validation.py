@@ -20,7 +20,8 @@ from pycerberus.schemas import PositionalArgumentsParsingSchema
 from pycerberus.validators import (EmailAddressValidator, IntegerValidator,
                                    StringValidator)
 
-from .compat import b64decode, native_from_validation, text_for_validation
+from .compat import (b64decode, native_from_validation,
+                     natives_from_validation, text_for_validation)
 
 
 __all__ = ['AuthLoginSchema', 'AuthPlainSchema', 'HeloSchema',
@@ -71,8 +72,7 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         result = self._process_valid_fields(value, context)
         if result is None:
             result = self._process_with_schema(value, context)
-        return dict((key, native_from_validation(item))
-                    for key, item in result.items())
+        return natives_from_validation(result)
 
     def _process_with_schema(self, value, context):
         """pycerberus' full ``Schema.process``; raises the 501's error."""
@@ -98,14 +98,23 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
             fields = self._map_arguments_to_named_fields(value, context or {})
         except InvalidDataError:
             return None
-        validators = self.fieldvalidators()
-        if any(key not in validators for key in fields):
-            return None     # more arguments than fields
+        # The schema's own field validators: fieldvalidators() would copy
+        # them (an OrderedDict on Python 2) on every command. (_fields is
+        # pycerberus 0.7's; should a later release rename it, the copy.)
+        validators = getattr(self, '_fields', None)
+        if validators is None:
+            validators = self.fieldvalidators()
+        for key in fields:
+            if key not in validators:
+                return None     # more arguments than fields
+        # One copy for all fields, as Schema.process shares one context among
+        # its field validators; a copy because a validator that raises leaves
+        # its 'result' in the context, which must not reach the full path.
+        field_context = dict(context) if context else {}
         result = {}
         for key, validator in validators.items():
             field_value = fields[key] if key in fields else \
-                validator.empty_value(context)
-            field_context = dict(context) if context else {}
+                validator.empty_value(field_context)
             try:
                 processed = validator.process(field_value, field_context)
             except InvalidDataError:
@@ -205,6 +214,14 @@ class _SizeValidator(IntegerValidator):
 
     def is_empty(self, value, context):
         return value is None
+
+    def process(self, value, context=None):
+        if value is None and not self.is_required():
+            # No SIZE sent (most MAIL FROMs): what Validator.process returns
+            # for an empty optional value, without building its result
+            # containers.
+            return self.empty_value(context)
+        return super(_SizeValidator, self).process(value, context)
 
     def convert(self, value, context):
         if _DIGITS.match(value) is None:

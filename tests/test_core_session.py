@@ -1756,5 +1756,44 @@ class NotAllowedAndUnknownTextTest(SessionTestCase):
         self.assertEqual('greeted', self.state())
 
 
+class ShortcutsAnswerLikeTheFullPathTest(SessionTestCase):
+    """Without a policy the session skips building policy decisions; a
+    command name known as sent skips normalising it. Both answer what the
+    full path answers."""
+
+    DIALOGUE = [('HELO', 'client.example.com'), ('MAIL FROM', '<a@example.com>'),
+                ('RCPT TO', '<b@example.com>'), ('RCPT TO', '<c@example.com>'),
+                ('DATA', None), ('MSGDATA', 'Subject: x\n\nHi'),
+                ('MAIL FROM', '<>'), ('RSET', None), ('NOOP', None),
+                ('HELP', None), ('QUIT', None)]
+
+    def run_dialogue(self, policy):
+        self.init(policy=policy)
+        transcript = []
+        for command, data in self.DIALOGUE:
+            transcript.append((self.send(command, data), self.state()))
+        return transcript, self.received()
+
+    def test_no_policy_answers_like_the_permissive_policy(self):
+        without, delivered_without = self.run_dialogue(None)
+        with_policy, delivered_with = self.run_dialogue(IMTAPolicy())
+        self.assertEqual(with_policy, without)
+        self.assertEqual([(m.smtp_helo, m.smtp_from, m.smtp_to, m.msg_data)
+                          for m in delivered_with],
+                         [(m.smtp_helo, m.smtp_from, m.smtp_to, m.msg_data)
+                          for m in delivered_without])
+        self.assertEqual(1, len(delivered_without))
+
+    def test_command_names_in_any_case_and_spacing(self):
+        self.init()
+        self.assertEqual(['250 localhost'], self.send(' helo ', 'foo'))
+        self.assertEqual(['250 OK'], self.send('mail \t From', '<a@example.com>'))
+        self.assertEqual(['250 OK'], self.send('RCPT  TO', '<b@example.com>'))
+        self.assertEqual(['250 OK'], self.send('Noop'))
+        self.assertEqual(['250 Reset OK'], self.send(' rset'))
+        self.assertEqual('initialized', self.state())
+        self.assertEqual(['500 unrecognized command "no op"'], self.send('no op'))
+
+
 if __name__ == '__main__':
     unittest.main()

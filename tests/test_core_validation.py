@@ -4,6 +4,7 @@ from __future__ import absolute_import, print_function
 
 import unittest
 
+from pycerberus.api import Validator
 from pycerberus.errors import InvalidDataError
 from pycerberus.schemas import PositionalArgumentsParsingSchema
 from pycerberus.validators import StringValidator
@@ -377,3 +378,40 @@ class FastPathAgreesWithSchemaProcessTest(ValidationTestCase):
                           'body': '8BITMIME'},
                          schema.process('<a@example.com> BODY=8BITMIME',
                                         context=esmtp()))
+
+
+class ShortcutsKeepPycerberusResultsTest(ValidationTestCase):
+    """The shortcuts around pycerberus give what pycerberus itself gives."""
+
+    def size_validator(self):
+        return MailFromSchema().validator_for('size')
+
+    def test_absent_size_gives_what_validator_process_gives(self):
+        validator = self.size_validator()
+        self.assertEqual(Validator.process(validator, None, {}),
+                         validator.process(None, {}))
+        self.assertEqual(None, validator.process(None))
+
+    def test_sent_size_is_validated_by_pycerberus(self):
+        validator = self.size_validator()
+        self.assertEqual(10, validator.process(text_for_validation('10'), {}))
+        for value in ('', '0', '+5', 'x'):
+            self.assertRaises(InvalidDataError, validator.process,
+                              text_for_validation(value), {})
+
+    def test_required_size_still_raises_for_absent_value(self):
+        validator = type(self.size_validator())(min=1, required=True)
+        self.assertRaises(InvalidDataError, validator.process, None, {})
+
+    def test_callers_context_is_left_alone(self):
+        for value in ('<a@example.com> SIZE=10', '<a@example.com> SIZE=x',
+                      '<a@example.com> SIZE=0', 'foo@@example.com'):
+            context = esmtp()
+            MailFromSchema()._process_valid_fields(text_for_validation(value),
+                                                   context)
+            self.assertEqual(esmtp(), context, value)
+
+    def test_result_is_a_plain_dict(self):
+        for value in ('<a@example.com>', '<a@example.com> SIZE=10'):
+            result = MailFromSchema().process(value, context=esmtp())
+            self.assertEqual(dict, type(result))
