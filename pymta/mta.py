@@ -30,7 +30,7 @@ import signal
 import socket
 import threading
 
-from .compat import fork_context, import_multiprocessing
+from .compat import Event, fork_context, import_multiprocessing
 from .worker import WorkerBoard, WorkerProcess, wait_for, _errno_of, _now
 
 try:
@@ -119,8 +119,11 @@ class PythonMTA(object):
         self.server_address = None
         self.bind_error = None
         self.listening = threading.Event()
-        self._state_changed = threading.Condition(threading.Lock())
-        self._finished = threading.Event()
+        # listening / bind_error change under this lock, and every change
+        # sets _state_changed (a compat.Event: no polling on Python 2)
+        self._state_lock = threading.Lock()
+        self._state_changed = Event()
+        self._finished = Event()
         self._finished.set()
         self._serving_thread = None
         self._stop_requested = False
@@ -148,7 +151,7 @@ class PythonMTA(object):
                                 'serving one connection at a time')
         self._finished.clear()
         self._serving_thread = threading.current_thread()
-        with self._state_changed:
+        with self._state_lock:
             self.bind_error = None
         listen_socket = wakeup_receiver = None
         signal_wakeup_installed = False
@@ -180,12 +183,12 @@ class PythonMTA(object):
             for sock in (listen_socket, wakeup_receiver, sender):
                 if sock is not None:
                     sock.close()
-            with self._state_changed:
+            with self._state_lock:
                 if not self.listening.is_set() and self.bind_error is None:
                     self.bind_error = RuntimeError(
                         'serve_forever() ended before it listened')
                 self.listening.clear()
-                self._state_changed.notify_all()
+                self._state_changed.set()
             self._stop_requested = False
             self._grace_seconds = None
             self._serving_thread = None
@@ -221,18 +224,21 @@ class PythonMTA(object):
         if ``timeout`` seconds passed first; raises the error that kept it
         from listening (e.g. the address is in use)."""
         deadline = None if timeout is None else _now() + timeout
-        with self._state_changed:
-            while not self.listening.is_set() and self.bind_error is None:
-                if deadline is None:
-                    self._state_changed.wait()
-                    continue
-                remaining = deadline - _now()
-                if remaining <= 0:
-                    return False
-                self._state_changed.wait(remaining)
-            if self.bind_error is not None:
-                raise self.bind_error
-            return True
+        while True:
+            with self._state_lock:
+                if self.bind_error is not None:
+                    raise self.bind_error
+                if self.listening.is_set():
+                    return True
+                # (cleared under the lock: a change after this sets it)
+                self._state_changed.clear()
+            if deadline is None:
+                self._state_changed.wait()
+                continue
+            remaining = deadline - _now()
+            if remaining <= 0:
+                return False
+            self._state_changed.wait(remaining)
 
     def listening_started(self):
         """Called in the serving thread once the server listens (``port``
@@ -267,15 +273,15 @@ class PythonMTA(object):
         return listen_socket
 
     def _set_listening(self):
-        with self._state_changed:
+        with self._state_lock:
             self.listening.set()
-            self._state_changed.notify_all()
+            self._state_changed.set()
         self.listening_started()
 
     def _set_failed(self, error):
-        with self._state_changed:
+        with self._state_lock:
             self.bind_error = error
-            self._state_changed.notify_all()
+            self._state_changed.set()
 
     def _new_worker(self, **kwargs):
         return WorkerProcess(

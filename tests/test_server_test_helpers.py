@@ -242,6 +242,20 @@ class MTAThreadTest(unittest.TestCase):
             thread.join(TIMEOUT)
         self.assertTrue(''.join(captured).startswith('WARNING:'), captured)
 
+    def test_stop_joins_a_subclass_with_its_own_run(self):
+        mta = DebuggingMTA('127.0.0.1', 0, BlackholeDeliverer)
+        ran = []
+
+        class OwnRun(MTAThread):
+            def run(self):      # does not call MTAThread.run
+                ran.append(True)
+                self.server.serve_forever()
+        thread = OwnRun(mta)
+        thread.start()
+        thread.stop(timeout_seconds=TIMEOUT)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual([True], ran)
+
     def test_stop_of_a_thread_never_started(self):
         thread = MTAThread(DebuggingMTA('127.0.0.1', 0, BlackholeDeliverer))
         thread.stop()
