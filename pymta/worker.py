@@ -335,6 +335,16 @@ def _stop_confirmed(stop_fd, is_stopping):
     return is_stopping()
 
 
+def _stop_requested(stop_fd, is_stopping):
+    """Without waiting: has a stop been asked for? (For loops that spin
+    instead of waiting for the stop fd.)"""
+    if stop_fd is None:
+        return False
+    if is_stopping is not None:
+        return is_stopping()
+    return bool(wait_for([stop_fd], (), 0)[0])
+
+
 def _send_all(connection, data, waiter, timeout, stop_fd=None,
               is_stopping=None):
     """Send ``data`` on the non-blocking ``connection``; give up when the
@@ -475,6 +485,14 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
                     if not data:
                         log.debug('%s:%s disconnected', remote_ip,
                                   remote_port)
+                        break
+                    # (a client that always answers within the spin never
+                    # lets this reach the poll that would see a stop)
+                    if _stop_requested(stop_fd, is_stopping):
+                        _say_goodbye(connection, hostname, 'Service not '
+                                     'available, closing transmission '
+                                     'channel')
+                        stopped = True
                         break
                     parser.process_new_data(data)
                     continue
@@ -717,6 +735,10 @@ class WorkerProcess(object):
             try:
                 accepted = None
                 if spinner is not None:
+                    # (connections that keep coming never let the loop
+                    # reach the wait that would see a stop)
+                    if _stop_requested(stop_fd, is_stopping):
+                        return
                     accepted = spinner.attempt(listen_socket.accept)
                     started = _now()
                 if accepted is None:

@@ -7,10 +7,12 @@ process of its own (mta_support.ServerProcess)."""
 
 from __future__ import absolute_import
 
+import itertools
 import os
 import signal
 import smtplib
 import socket
+import threading
 import time
 import unittest
 
@@ -107,6 +109,45 @@ class LifecycleTests(object):
         self.assert_clean_exit(server, status, output)
         self.assertEqual(421, client.read_reply()[0])
         self.assertEqual(b'', client.read_to_eof())
+
+    def test_a_busy_client_does_not_hold_up_the_shutdown(self):
+        # a client that sends its next command as soon as it has a reply:
+        # on the serial path, spinning (here up to 0.5 s) then always finds
+        # the next command, and the server never sleeps in poll, where it
+        # would see the stop
+        server = self.start_server(self.use_multiprocessing,
+                                   serial_spin_seconds=0.5)
+        client = self.greeted_client(server, b'busy.example')
+        outcome = []
+        under_way = threading.Event()
+
+        def keep_sending():
+            deadline = _now() + TIMEOUT
+            try:
+                for count in itertools.count():
+                    if _now() > deadline:
+                        outcome.append('still served after %s s' % TIMEOUT)
+                        return
+                    if count == 100:
+                        under_way.set()
+                    client.send(b'NOOP\r\n')
+                    code = client.read_reply()[0]
+                    if code != 250:
+                        outcome.append(code)
+                        return
+            except (AssertionError, socket.error) as e:
+                outcome.append(e)     # closed without a 421
+            finally:
+                under_way.set()
+        sender = threading.Thread(target=keep_sending)
+        sender.start()
+        try:
+            under_way.wait(TIMEOUT)
+            status, output = server.stop(signal.SIGUSR1)
+        finally:
+            sender.join(TIMEOUT * 2)
+        self.assert_clean_exit(server, status, output)
+        self.assertEqual([421], outcome)
 
     def test_a_silent_client_is_disconnected_after_the_session_timeout(self):
         server = self.start_server(self.use_multiprocessing,
