@@ -14,7 +14,8 @@ Two loops live here, and both server paths of ``PythonMTA`` use them:
 
 The serial path runs ``accept_loop`` in the thread that called
 ``serve_forever``, with the read end of the server's wake-up socket pair as
-stop fd. On the fork path every worker process runs ``WorkerProcess.run``:
+stop fd; there a ``Spinner`` retries the non-blocking accept and recv calls
+for a moment before the loops sleep in poll. On the fork path every worker process runs ``WorkerProcess.run``:
 it accepts on the listening socket it shares with its siblings (the kernel
 hands each connection to one of them), marks itself idle or busy on the
 ``WorkerBoard`` it shares with the parent, writes to its status pipe only
