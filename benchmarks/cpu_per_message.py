@@ -73,6 +73,8 @@ def measure(args, load):
         command.append('--serial')
     if args.serial_spin is not None:
         command += ['--serial-spin', str(args.serial_spin)]
+    if args.stand_in_core:
+        command.append('--stand-in-core')
     env = dict(os.environ, PYTHONPATH=args.root)
     server = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     try:
@@ -99,6 +101,10 @@ def main():
         description=__doc__.split('\n\n')[0],
         usage='%(prog)s [options] -- SMTP-SOURCE-OPTIONS')
     parser.add_argument('--serial', action='store_true')
+    parser.add_argument('--stand-in-core', action='store_true',
+                        help='the server answers from a script instead of '
+                             'running the SMTP core (servers/pymta_server.py '
+                             '--stand-in-core)')
     parser.add_argument('--serial-spin', type=float, metavar='SECONDS',
                         help='serial_spin_seconds of the server (with '
                              '--serial; 0: no spinning)')

@@ -4,7 +4,9 @@
 
 Fork path by default (``serve_forever()``), the serial path with
 ``--serial`` (``serve_forever(use_multiprocessing=False)``);
-``--serial-spin SECONDS`` sets ``serial_spin_seconds`` (0: no spinning). With
+``--serial-spin SECONDS`` sets ``serial_spin_seconds`` (0: no spinning);
+``--stand-in-core`` replaces the SMTP core with ``StandInCore``, which
+answers smtp-source from a script (only to measure what the core costs). With
 ``--profile DIR`` each process that serves connections (every worker, or
 the serial server) runs its accept loop under cProfile and writes
 ``DIR/pymta-<pid>.prof`` when it stops (read them with ``pstats``; time
@@ -35,6 +37,45 @@ class NullDeliverer(IMessageDeliverer):
         pass
 
 
+class StandInCore(object):
+    """Takes the place of ``SMTPCommandParser`` for ``--stand-in-core``:
+    answers smtp-source's fixed dialogue (EHLO, MAIL, RCPT, DATA, message,
+    QUIT, with or without -d) from a script, without parsing, validating or
+    delivering anything. The worker loop around it is pymta's own, so the
+    difference to the real core is what the core costs in situ. Not a
+    server for anything else."""
+
+    def __init__(self, channel, remote_ip, remote_port, deliverer,
+                 policy=None, authenticator=None, primary_hostname=None):
+        self.channel = channel
+        self.in_data = False
+        channel.write('220 localhost ESMTP stand-in\r\n')
+
+    def process_new_data(self, data):
+        write = self.channel.write
+        if self.in_data:
+            if data.endswith(b'\r\n.\r\n'):
+                self.in_data = False
+                write('250 OK\r\n')
+            return
+        if data.startswith(b'EHLO'):
+            write('250-localhost\r\n250 HELP\r\n')
+        elif data.startswith(b'DATA'):
+            self.in_data = True
+            write('354 go ahead\r\n')
+        elif data.startswith(b'QUIT'):
+            write('221 bye\r\n')
+            self.channel.close()
+        else:
+            write('250 OK\r\n')
+
+
+def use_stand_in_core():
+    # serve_connection imports SMTPCommandParser from here when it runs
+    import pymta.command_parser
+    pymta.command_parser.SMTPCommandParser = StandInCore
+
+
 def profile_accept_loops(directory):
     """Run every WorkerProcess.accept_loop under cProfile."""
     import cProfile
@@ -61,11 +102,16 @@ def main():
     parser.add_argument('--serial-spin', type=float, metavar='SECONDS',
                         help="PythonMTA's serial_spin_seconds (default: "
                              "pymta's default)")
+    parser.add_argument('--stand-in-core', action='store_true',
+                        help="answer from a script instead of pymta's SMTP "
+                             "core (to measure what the core costs)")
     parser.add_argument('--profile', metavar='DIR',
                         help='profile the accept loops into DIR (cProfile)')
     args = parser.parse_args()
     if args.profile:
         profile_accept_loops(args.profile)
+    if args.stand_in_core:
+        use_stand_in_core()
     options = {}
     if args.serial_spin is not None:
         options['serial_spin_seconds'] = args.serial_spin
