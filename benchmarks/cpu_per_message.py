@@ -65,8 +65,40 @@ def cpu_ticks(pids):
     return user, system
 
 
-def measure(args, load):
-    count = int(load[load.index('-m') + 1])
+def server_parser(doc):
+    """An argument parser with the options that choose the pymta server
+    (also used by placement.py); ``doc``: the script's docstring."""
+    parser = argparse.ArgumentParser(
+        description=doc.split('\n\n')[0],
+        usage='%(prog)s [options] -- SMTP-SOURCE-OPTIONS')
+    parser.add_argument('--serial', action='store_true')
+    parser.add_argument('--stand-in-core', action='store_true',
+                        help='the server answers from a script instead of '
+                             'running the SMTP core (servers/pymta_server.py '
+                             '--stand-in-core)')
+    parser.add_argument('--serial-spin', type=float, metavar='SECONDS',
+                        help='serial_spin_seconds of the server (with '
+                             '--serial; 0: no spinning)')
+    parser.add_argument('--root', default=os.path.dirname(HERE),
+                        help='the checkout whose pymta to run')
+    parser.add_argument('--python', default=os.path.join(
+        HERE, '.venv-py311', 'bin', 'python'))
+    return parser
+
+
+def parse_arguments(parser):
+    """``(options, smtp-source options)`` from ``OPTIONS -- LOAD``."""
+    argv = sys.argv[1:]
+    split = argv.index('--') if '--' in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    load = argv[split + 1:]
+    if '-m' not in load:
+        parser.error('give the smtp-source options after --, with -m COUNT')
+    return args, load
+
+
+def start_server(args):
+    """Start servers/pymta_server.py as ``args`` say; ``(process, port)``."""
     command = [args.python, os.path.join(args.root, 'benchmarks', 'servers',
                                          'pymta_server.py')]
     if args.serial:
@@ -78,7 +110,21 @@ def measure(args, load):
     env = dict(os.environ, PYTHONPATH=args.root)
     server = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     try:
-        port = int(server.stdout.readline().split()[1])
+        return server, int(server.stdout.readline().split()[1])
+    except Exception:
+        stop_server(server)
+        raise
+
+
+def stop_server(server):
+    server.send_signal(signal.SIGTERM)
+    server.wait()
+
+
+def measure(args, load):
+    count = int(load[load.index('-m') + 1])
+    server, port = start_server(args)
+    try:
         target = ['127.0.0.1:%d' % port]
         subprocess.check_call(SOURCE + ['-s', '4', '-m', '200', '-l', '1024']
                               + target, timeout=60)
@@ -88,8 +134,7 @@ def measure(args, load):
         seconds = time.time() - started
         after = cpu_ticks(process_tree(server.pid))
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait()
+        stop_server(server)
     tick = float(os.sysconf('SC_CLK_TCK'))
     return (count / seconds * 60,
             (after[0] - before[0]) / tick / count * 1e6,
@@ -97,27 +142,9 @@ def measure(args, load):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        usage='%(prog)s [options] -- SMTP-SOURCE-OPTIONS')
-    parser.add_argument('--serial', action='store_true')
-    parser.add_argument('--stand-in-core', action='store_true',
-                        help='the server answers from a script instead of '
-                             'running the SMTP core (servers/pymta_server.py '
-                             '--stand-in-core)')
-    parser.add_argument('--serial-spin', type=float, metavar='SECONDS',
-                        help='serial_spin_seconds of the server (with '
-                             '--serial; 0: no spinning)')
+    parser = server_parser(__doc__)
     parser.add_argument('--reps', type=int, default=3)
-    parser.add_argument('--root', default=os.path.dirname(HERE))
-    parser.add_argument('--python', default=os.path.join(
-        HERE, '.venv-py311', 'bin', 'python'))
-    argv = sys.argv[1:]
-    split = argv.index('--') if '--' in argv else len(argv)
-    args = parser.parse_args(argv[:split])
-    load = argv[split + 1:]
-    if '-m' not in load:
-        parser.error('give the smtp-source options after --, with -m COUNT')
+    args, load = parse_arguments(parser)
     runs = [measure(args, load) for _ in range(args.reps)]
     median = [statistics.median(run[i] for run in runs) for i in range(3)]
     print('msgs/min %8.0f  user %5.0f us/msg  sys %5.0f us/msg   (runs: %s)'

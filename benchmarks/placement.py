@@ -7,7 +7,8 @@ server and smtp-source run on (Linux).
     python3 benchmarks/placement.py [--serial [--serial-spin S]] [--runs 6] \
         -- -s 4 -m 4000 -l 1024
 
-Starts ``servers/pymta_server.py`` once (``benchmarks/.venv-py311``), then
+Takes the server options of ``cpu_per_message.py``. Starts
+``servers/pymta_server.py`` once (``benchmarks/.venv-py311``), then
 runs the smtp-source load ``--runs`` times against it. Each line gives the
 messages per minute of one run and, read from ``/proc`` halfway through it,
 the CPU the server's main process and smtp-source were last on. It shows why
@@ -17,19 +18,13 @@ over to each other without waking an idle CPU), slow runs where each has a
 CPU (every reply wakes the other CPU).
 """
 
-import argparse
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = [shutil.which('smtp-source') or '/usr/sbin/smtp-source', '-f',
-          'sender@example.com', '-t', 'recipient@example.com', '-M',
-          'client.example.com']
+from cpu_per_message import (SOURCE, parse_arguments, server_parser,
+                             start_server, stop_server)
 
 
 def last_cpu(pid):
@@ -43,30 +38,12 @@ def last_cpu(pid):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        usage='%(prog)s [options] -- SMTP-SOURCE-OPTIONS')
-    parser.add_argument('--serial', action='store_true')
-    parser.add_argument('--serial-spin', type=float, metavar='SECONDS')
+    parser = server_parser(__doc__)
     parser.add_argument('--runs', type=int, default=6)
-    parser.add_argument('--python', default=os.path.join(
-        HERE, '.venv-py311', 'bin', 'python'))
-    argv = sys.argv[1:]
-    split = argv.index('--') if '--' in argv else len(argv)
-    args = parser.parse_args(argv[:split])
-    load = argv[split + 1:]
-    if '-m' not in load:
-        parser.error('give the smtp-source options after --, with -m COUNT')
+    args, load = parse_arguments(parser)
     count = int(load[load.index('-m') + 1])
-    command = [args.python, os.path.join(HERE, 'servers', 'pymta_server.py')]
-    if args.serial:
-        command.append('--serial')
-    if args.serial_spin is not None:
-        command += ['--serial-spin', str(args.serial_spin)]
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    server, port = start_server(args)
     try:
-        port = int(server.stdout.readline().split()[1])
         target = ['127.0.0.1:%d' % port]
         for run in range(1, args.runs + 1):
             started = time.time()
@@ -89,8 +66,7 @@ def main():
                               seen.get('client', '- (ended before 0.3 s)')))
             sys.stdout.flush()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait()
+        stop_server(server)
 
 
 if __name__ == '__main__':
