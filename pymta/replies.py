@@ -37,6 +37,10 @@ REPLIES = {
     'not_allowed': (503, 'Command "%(command)s" is not allowed here'),
     'line_too_long': (500, 'Line too long'),
     'syntax_usage': (501, 'Syntax: %(command)s'),
+    # sent by the server loop (pymta.worker) before it disconnects a client
+    'shutting_down': (421, '%(host)s Service not available, closing '
+                           'transmission channel'),
+    'idle_timeout': (421, '%(host)s Timeout, closing transmission channel'),
 }
 
 

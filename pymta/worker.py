@@ -15,15 +15,15 @@ Two loops live here, and both server paths of ``PythonMTA`` use them:
 The serial path runs ``accept_loop`` in the thread that called
 ``serve_forever``, with the read end of the server's wake-up socket pair as
 stop fd; there a ``Spinner`` retries the non-blocking accept and recv calls
-for a moment before the loops sleep in poll. On the fork path every worker process runs ``WorkerProcess.run``:
-it accepts on the listening socket it shares with its siblings (the kernel
-hands each connection to one of them), marks itself idle or busy on the
-``WorkerBoard`` it shares with the parent, writes to its status pipe only
-``R`` once ready and ``B`` when the parent must start more workers (end of
-file there means the worker is gone), and stops when its *lifeline* pipe
-reaches end of file:
-the parent closes the write end on shutdown, and the kernel closes it when
-the parent dies in any way.
+for a moment before the loops sleep in poll. On the fork path every worker
+process runs ``WorkerProcess.run``: it accepts on the listening socket it
+shares with its siblings (the kernel hands each connection to one of them),
+marks itself idle or busy on the ``WorkerBoard`` it shares with the parent,
+writes to its status pipe only ``R`` once ready and ``B`` when the parent
+must start more workers (end of file there means the worker is gone), and
+stops when its *lifeline* pipe reaches end of file: the parent closes the
+write end on shutdown, and the kernel closes it when the parent dies in any
+way.
 
 This module must not import ``pymta.command_parser`` at import time (that
 module re-exports ``WorkerProcess``); the parser is imported where it is used.
@@ -44,6 +44,7 @@ import threading
 import time
 
 from .compat import wire_bytes
+from .replies import reply_for
 
 
 __all__ = ['WorkerProcess']
@@ -404,11 +405,12 @@ def _has_nodelay(connection):
         return False
 
 
-def _say_goodbye(connection, hostname, text):
-    """Send a last 421 without waiting for the client (best effort)."""
+def _say_goodbye(connection, hostname, reply_name):
+    """Send the last reply ``reply_name`` (a 421) without waiting for the
+    client (best effort)."""
+    code, text = reply_for(reply_name, host=hostname)
     try:
-        connection.send(wire_bytes('421 %s %s\r\n' % (hostname, text)),
-                        _DONTWAIT)
+        connection.send(wire_bytes('%d %s\r\n' % (code, text)), _DONTWAIT)
     except (IOError, OSError):
         pass
 
@@ -489,11 +491,9 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
                         break
                     # (a client that always answers within the spin never
                     # lets this reach the poll that would see a stop)
-                    if _stop_requested(stop_fd, is_stopping):
-                        _say_goodbye(connection, hostname, 'Service not '
-                                     'available, closing transmission '
-                                     'channel')
-                        stopped = True
+                    stopped = _stop_requested(stop_fd, is_stopping)
+                    if stopped:
+                        _say_goodbye(connection, hostname, 'shutting_down')
                         break
                     parser.process_new_data(data)
                     continue
@@ -502,10 +502,9 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             if spinner is not None:
                 spinner.blocked(_now() - started)
             if stop_fd is not None and stop_fd in readable:
-                if _stop_confirmed(stop_fd, is_stopping):
-                    _say_goodbye(connection, hostname, 'Service not '
-                                 'available, closing transmission channel')
-                    stopped = True
+                stopped = _stop_confirmed(stop_fd, is_stopping)
+                if stopped:
+                    _say_goodbye(connection, hostname, 'shutting_down')
                     break
                 readable.remove(stop_fd)
                 if not readable:
@@ -513,8 +512,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             if not readable:
                 log.info('%s:%s idle for %s s, closing', remote_ip,
                          remote_port, idle_timeout)
-                _say_goodbye(connection, hostname, 'Timeout, closing '
-                             'transmission channel')
+                _say_goodbye(connection, hostname, 'idle_timeout')
                 break
             try:
                 data = connection.recv(read_size, _DONTWAIT)
