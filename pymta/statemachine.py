@@ -126,10 +126,7 @@ class StateMachine(object):
         if actions is None:
             return None
         for transition in actions.get(action_name, ()):
-            # (is_possible() inlined: this runs twice per SMTP command)
-            flag = transition.condition_flag
-            if flag is None or (flag in self._flags) == \
-                    transition.condition_value:
+            if transition.is_possible(self._flags):
                 return transition
         return None
 
