@@ -15,12 +15,7 @@ from pymta import worker
 from pymta.deliverer import BlackholeDeliverer
 from pymta.mta import PythonMTA
 
-
-def socket_pair(test):
-    left, right = socket.socketpair()
-    test.addCleanup(left.close)
-    test.addCleanup(right.close)
-    return left, right
+from .worker_support import SoleThreadSpinner, socket_pair
 
 
 def read_to_eof(sock):
@@ -30,14 +25,6 @@ def read_to_eof(sock):
         if not chunk:
             return b''.join(chunks)
         chunks.append(chunk)
-
-
-class SoleThreadSpinner(worker.Spinner):
-    """A Spinner that spins as if the test's were the only thread."""
-
-    @staticmethod
-    def other_threads_run():
-        return False
 
 
 class RecordingSpinner(SoleThreadSpinner):

@@ -14,12 +14,7 @@ import unittest
 from pymta import worker
 from pymta.deliverer import BlackholeDeliverer
 
-
-def socket_pair(test):
-    left, right = socket.socketpair()
-    test.addCleanup(left.close)
-    test.addCleanup(right.close)
-    return left, right
+from .worker_support import SoleThreadSpinner, socket_pair
 
 
 class FdWaiterTest(unittest.TestCase):
@@ -223,11 +218,3 @@ class SpinningAcceptLoopTest(AcceptLoopTest):
     from accept() during the spin are handled the same way."""
 
     spin_seconds = 0.01
-
-
-class SoleThreadSpinner(worker.Spinner):
-    """Spins as if the test's thread were the only one."""
-
-    @staticmethod
-    def other_threads_run():
-        return False
