@@ -355,6 +355,9 @@ class _WorkerPool(object):
         self.stopping = False
 
     def serve(self):
+        # what each worker would otherwise build for its first client
+        from .session import SMTPSession
+        SMTPSession.build_tables()
         self.lifeline_fd, self.lifeline_sender = _pipe()
         try:
             self.mta._set_listening()

@@ -157,10 +157,7 @@ class SMTPSession(object):
         self._authenticator = authenticator
         cls = self.__class__
         if cls.__dict__.get('_state_machine_template') is None:
-            cls._state_machine_template = _build_state_machine()
-            cls._schemas = dict((name, schema_class())
-                                for name, (schema_class, _) in COMMANDS.items()
-                                if schema_class is not None)
+            cls.build_tables()
         self.state = cls._state_machine_template.copy(initial_state='new')
         self._peer = None
         self._message = None
@@ -168,6 +165,18 @@ class SMTPSession(object):
         self._is_closed = False
         # AUTH LOGIN exchange in progress: [username or None, decision]
         self._auth_login = None
+
+    @classmethod
+    def build_tables(cls):
+        """Build the class's state machine and argument schemas now rather
+        than for its first session. A forking server calls it before it
+        forks, so that its workers share them instead of each building its
+        own for its first client."""
+        if cls.__dict__.get('_state_machine_template') is None:
+            cls._state_machine_template = _build_state_machine()
+            cls._schemas = dict((name, schema_class())
+                                for name, (schema_class, _) in COMMANDS.items()
+                                if schema_class is not None)
 
     # --- the parser's side ----------------------------------------------
     def new_connection(self, remote_ip, remote_port):

@@ -572,8 +572,9 @@ class WorkerBoard(object):
     Each worker has a slot (``IDLE`` or ``BUSY``; ``FREE`` when no worker
     has it). A worker marks itself busy when it accepts a connection and
     idle when the connection ends; only when that leaves fewer than
-    ``min_spare`` idle workers does it wake the parent (through its status
-    pipe), which then counts the idle workers and starts more.
+    ``min_spare`` idle workers, and a slot is free (the parent may start
+    another worker), does it wake the parent (through its status pipe),
+    which then counts the idle workers and starts more.
 
     ``lock`` (a multiprocessing lock: taking a free one is no system call)
     makes marking and counting one step, so two workers going busy at once
@@ -598,8 +599,13 @@ class WorkerBoard(object):
             self.slots[slot] = state
             return True
         try:
-            self.slots[slot] = state
-            return self.idle_workers() < self.min_spare
+            slots = self.slots
+            slots[slot] = state
+            states = slots[:]
+            # with every slot taken the parent may not start another worker:
+            # waking it would only cost both sides a system call
+            return (states.count(self.IDLE) < self.min_spare and
+                    self.FREE in states)
         finally:
             if lock is not None:
                 lock.release()

@@ -30,6 +30,7 @@ import unittest
 import pymta
 from pymta.api import IAuthenticator, IMessageDeliverer, IMTAPolicy, \
     PolicyDecision
+from pymta.session import SMTPSession
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,6 +56,9 @@ class ScriptedPolicy(IMTAPolicy):
     ``reject-helo``  HELO/EHLO refused (550)
     ``slow``         HELO/EHLO answered after SLOW_SECONDS
     ``pid``          HELO/EHLO answered ``250 pid <worker pid>``
+    ``tables``       HELO/EHLO answered ``250 tables inherited`` if the
+                     session's state table existed before this policy was
+                     built (in a worker: built by the parent before it forked)
     ``reject-from``  MAIL FROM refused (550)
     ``custom-reply`` MAIL FROM refused with a three-line 553
     ``raise``        MAIL FROM:<boom@example.com> makes the policy raise
@@ -66,6 +70,10 @@ class ScriptedPolicy(IMTAPolicy):
     DELIVERER_FAULT_SENDER, UserIsPasswordAuthenticator for the user
     AUTHENTICATOR_FAULT_USER.)
     """
+
+    def __init__(self):
+        self.tables_inherited = \
+            SMTPSession.__dict__.get('_state_machine_template') is not None
 
     def max_message_size(self, peer):
         return MAX_SIZE
@@ -83,6 +91,9 @@ class ScriptedPolicy(IMTAPolicy):
             time.sleep(SLOW_SECONDS)
         if name == 'pid':
             return (True, (250, 'pid %d' % os.getpid()))
+        if name == 'tables':
+            return (True, (250, 'tables %s' % (
+                'inherited' if self.tables_inherited else 'built here')))
         return True
 
     def accept_from(self, sender, message):

@@ -1797,3 +1797,25 @@ class ShortcutsAnswerLikeTheFullPathTest(SessionTestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class BuildTablesTest(unittest.TestCase):
+    """``SMTPSession.build_tables()``: what a forking server builds once
+    before it forks, so its workers share it."""
+
+    def test_sessions_use_the_tables_built_beforehand(self):
+        class Session(SMTPSession):
+            pass
+        self.assertEqual(None, Session.__dict__.get('_state_machine_template'))
+        Session.build_tables()
+        template, schemas = Session._state_machine_template, Session._schemas
+        Session.build_tables()      # a second call keeps them
+        self.assertTrue(Session._state_machine_template is template)
+        self.assertTrue(Session._schemas is schemas)
+        helper = test_util.CommandParserHelper()
+        session = Session(helper.command_parser, helper.deliverer)
+        self.assertTrue(session._schemas is schemas)
+        self.assertEqual('new', session.state.state())
+        self.assertEqual(template.state(), 'new')
+        # a subclass builds its own: the base class's stay as they were
+        self.assertFalse(SMTPSession.__dict__.get('_schemas') is schemas)

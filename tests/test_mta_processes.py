@@ -288,6 +288,14 @@ class ForkPathOnlyTest(ServerProcessTestCase):
             self.assertEqual(220, client.read_reply()[0])
         self.assertTrue(len(child_pids(server.pid)) >= 6)
 
+    def test_workers_share_the_state_table_the_parent_built(self):
+        # built once before forking, not by every worker for its first client
+        server = self.start_server(True)
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO tables\r\n')
+        self.assertEqual((250, ['tables inherited']), client.read_reply())
+
     def test_a_blocking_policy_does_not_stall_other_sessions(self):
         server = self.start_server(True)
         slow = self.raw(server)

@@ -131,6 +131,19 @@ class WorkerBoardTest(unittest.TestCase):
             self.assertEqual(1, board.idle_workers())
             self.assertEqual(False, board.mark(0, board.IDLE))  # 2 idle again
 
+    def test_with_every_slot_taken_the_parent_is_not_woken(self):
+        # the parent could not start another worker anyway
+        for lock in (None, threading.Lock()):
+            board = self.board(size=3, lock=lock)
+            board.mark(0, board.IDLE)
+            board.mark(1, board.IDLE)
+            self.assertEqual(True, board.mark(0, board.BUSY))   # 2 free
+            self.assertEqual(False, board.mark(2, board.BUSY))  # none free
+            self.assertEqual(False, board.mark(1, board.BUSY))
+            self.assertEqual(0, board.idle_workers())
+            board.mark(2, board.FREE)                           # one ended
+            self.assertEqual(True, board.mark(0, board.IDLE))
+
     def test_a_taken_lock_is_not_waited_for(self):
         # a sibling marking right now, or one killed while it held the lock:
         # mark anyway and let the parent count

@@ -4,7 +4,8 @@
 
 Fork path by default (``serve_forever()``), the serial path with
 ``--serial`` (``serve_forever(use_multiprocessing=False)``);
-``--serial-spin SECONDS`` sets ``serial_spin_seconds`` (0: no spinning);
+``--serial-spin SECONDS`` sets ``serial_spin_seconds`` (0: no spinning),
+``--min-spare-workers N`` and ``--max-workers N`` the fork path's pool;
 ``--stand-in-core`` replaces the SMTP core with ``StandInCore``, which
 answers smtp-source from a script (only to measure what the core costs). With
 ``--profile DIR`` each process that serves connections (every worker, or
@@ -105,6 +106,10 @@ def main():
     parser.add_argument('--stand-in-core', action='store_true',
                         help="answer from a script instead of pymta's SMTP "
                              "core (to measure what the core costs)")
+    parser.add_argument('--min-spare-workers', type=int, metavar='N',
+                        help="PythonMTA's min_spare_workers (fork path)")
+    parser.add_argument('--max-workers', type=int, metavar='N',
+                        help="PythonMTA's max_workers (fork path)")
     parser.add_argument('--profile', metavar='DIR',
                         help='profile the accept loops into DIR (cProfile)')
     args = parser.parse_args()
@@ -113,8 +118,11 @@ def main():
     if args.stand_in_core:
         use_stand_in_core()
     options = {}
-    if args.serial_spin is not None:
-        options['serial_spin_seconds'] = args.serial_spin
+    for name in ('serial_spin', 'min_spare_workers', 'max_workers'):
+        value = getattr(args, name)
+        if value is not None:
+            options[name + ('_seconds' if name == 'serial_spin' else '')] = \
+                value
     server = PythonMTA(args.host, args.port, NullDeliverer, **options)
 
     def announce():
