@@ -104,7 +104,7 @@ def run_load(server_name, load):
                                   start_new_session=True)
         status, usage = wait4(source.pid, bound)
         seconds = time.perf_counter() - started
-        source.returncode = 0       # reaped by wait4
+        source.returncode = 0       # reaped by wait4: Popen must not wait
         if status is None or status != 0:
             return None
         idle_after = idle_ticks()
@@ -131,7 +131,9 @@ def wait4(pid, bound):
     while True:
         waited, status, usage = os.wait4(pid, os.WNOHANG)
         if waited == pid:
-            return os.waitstatus_to_exitcode(status), usage
+            if os.WIFEXITED(status):
+                return os.WEXITSTATUS(status), usage
+            return -1, usage        # killed by a signal
         if time.monotonic() > deadline:
             os.killpg(pid, signal.SIGKILL)
             os.wait4(pid, 0)
