@@ -11,7 +11,9 @@ Two ways of serving, one session and parser (see ``pymta.worker``):
   (keeping ``min_spare_workers`` idle ones, at most ``max_workers``),
   replaces a worker that died, and on shutdown closes the *lifeline* pipe
   whose end of file stops every worker (the kernel closes it too when the
-  parent dies in any way, so workers never outlive it).
+  parent dies in any way, so workers never outlive it). Before it forks,
+  the parent runs the SMTP core once on a canned dialogue
+  (``worker.prepare_core``), so that workers inherit it built and warm.
 * **Serial path** (``serve_forever(use_multiprocessing=False)``, or where
   ``import multiprocessing`` fails): one connection at a time, in the
   thread that called ``serve_forever``.
@@ -31,7 +33,8 @@ import socket
 import threading
 
 from .compat import Event, fork_context, import_multiprocessing
-from .worker import WorkerBoard, WorkerProcess, wait_for, _errno_of, _now
+from .worker import (WorkerBoard, WorkerProcess, prepare_core, wait_for,
+                     _errno_of, _now)
 
 try:
     import fcntl
@@ -355,9 +358,9 @@ class _WorkerPool(object):
         self.stopping = False
 
     def serve(self):
-        # what each worker would otherwise build for its first client
-        from .session import SMTPSession
-        SMTPSession.build_tables()
+        # (what each worker would otherwise build for its first clients;
+        # no user code runs)
+        prepare_core()
         self.lifeline_fd, self.lifeline_sender = _pipe()
         try:
             self.mta._set_listening()
