@@ -265,9 +265,14 @@ def report(name, reps, work):
         print('  budget: %.0f us of CPU per message for the server (2 CPUs '
               'x 60 s / target - smtp-source); with the stand-in core it '
               'reaches %.0f msgs/min' % (goal, stand_in))
-    print('  so the core takes %.0f us per message in situ; the target '
-          'leaves it %.0f us (%+.0f %%)'
-          % (now - loop, goal - loop, 100.0 * (goal - now) / (now - loop)))
+    if goal <= loop:
+        print('  so the core takes %.0f us per message in situ; the target '
+              'leaves it nothing: without the core it takes %.0f us already'
+              % (now - loop, loop))
+    else:
+        print('  so the core takes %.0f us per message in situ; the target '
+              'leaves it %.0f us (%+.0f %%)'
+              % (now - loop, goal - loop, 100.0 * (goal - now) / (now - loop)))
     print('  cProfile, share of the time not spent waiting: %s'
           % ', '.join('%s %.0f %%' % (kind, share) for kind, share in
                       sorted(shares.items(), key=lambda item: -item[1])))

@@ -539,7 +539,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     return stopped
 
 
-# --- building the deliverer, policy and authenticator -------------------------
+# --- warming the core up before the fork path forks ---------------------------
 # What prepare_core feeds the core: one message, sent as a client without
 # pipelining sends it.
 _WARM_UP_DIALOGUE = (
@@ -591,6 +591,7 @@ def prepare_core(rounds=10):
     return discard.messages
 
 
+# --- building the deliverer, policy and authenticator -------------------------
 def build_instance(factory, interface_method):
     """One instance from a "class" argument of ``PythonMTA``: a class or any
     other callable is called without arguments; an object that already has
