@@ -9,15 +9,14 @@ from __future__ import absolute_import
 
 import base64
 import binascii
-import errno
 import os
-import select
 import sys
 import threading
-import time
 
 import six
 from six.moves import queue
+
+from .fdwait import wait_for
 
 
 __all__ = ['b', 'b64decode', 'b64encode', 'basestring', 'queue', 'unicode']
@@ -184,7 +183,7 @@ class PipeEvent(object):
             read_fd, write_fd = os.pipe()
             self._waiters.append(write_fd)
         try:
-            _wait_until_readable(read_fd, timeout)
+            wait_for([read_fd], (), timeout)
         finally:
             with self._lock:
                 if write_fd in self._waiters:
@@ -192,25 +191,6 @@ class PipeEvent(object):
             os.close(read_fd)
             os.close(write_fd)
         return self._flag
-
-
-def _wait_until_readable(fd, timeout):
-    deadline = None if timeout is None else time.time() + timeout
-    while True:
-        remaining = None
-        if deadline is not None:
-            remaining = max(0.0, deadline - time.time())
-        try:
-            if hasattr(select, 'poll'):     # (select() cannot take fd 1024+)
-                poller = select.poll()
-                poller.register(fd, select.POLLIN)
-                milliseconds = None if remaining is None else \
-                    int(remaining * 1000) + 1
-                return bool(poller.poll(milliseconds))
-            return bool(select.select([fd], [], [], remaining)[0])
-        except (select.error, IOError, OSError) as e:
-            if e.args[0] != errno.EINTR:
-                raise
 
 
 Event = PipeEvent if PY2 else threading.Event

@@ -33,8 +33,8 @@ import socket
 import threading
 
 from .compat import Event, fork_context, import_multiprocessing
-from .worker import (WorkerBoard, WorkerProcess, prepare_core, wait_for,
-                     _errno_of, _now)
+from .fdwait import wait_for, _errno_of, _now
+from .worker import WorkerBoard, WorkerProcess, prepare_core
 
 try:
     import fcntl

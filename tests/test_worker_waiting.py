@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
-"""The fd waiting of pymta.worker (FdWaiter, wait_for and the accept waiter)
-on socket pairs, through poll and through the select() fallback that
-platforms without poll use; the accept loop's handling of accept() errors."""
+"""Waiting for fds (pymta.fdwait's FdWaiter and wait_for, pymta.worker's
+accept waiter) on socket pairs, through poll and through the select()
+fallback that platforms without poll use; the accept loop's handling of
+accept() errors."""
 
 from __future__ import absolute_import
 
@@ -11,7 +12,7 @@ import socket
 import threading
 import unittest
 
-from pymta import worker
+from pymta import fdwait, worker
 from pymta.deliverer import BlackholeDeliverer
 
 from .worker_support import SoleThreadSpinner, socket_pair
@@ -21,7 +22,7 @@ class FdWaiterTest(unittest.TestCase):
     use_poll = True
 
     def waiter(self):
-        waiter = worker.FdWaiter()
+        waiter = fdwait.FdWaiter()
         if not self.use_poll:
             waiter._poller = None   # as where select has no poll
         self.addCleanup(waiter.close)
@@ -77,11 +78,11 @@ class WaitForTest(unittest.TestCase):
         left, right = socket_pair(self)
         right.sendall(b'x')
         fd = left.fileno()
-        self.assertEqual(([fd], [fd]), worker.wait_for([fd], [fd], 1.0))
+        self.assertEqual(([fd], [fd]), fdwait.wait_for([fd], [fd], 1.0))
 
     def test_times_out(self):
         left, _ = socket_pair(self)
-        self.assertEqual(([], []), worker.wait_for([left.fileno()], (), 0.01))
+        self.assertEqual(([], []), fdwait.wait_for([left.fileno()], (), 0.01))
 
 
 class AcceptWaiterTest(unittest.TestCase):

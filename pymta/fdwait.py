@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+"""Waiting for file descriptors: ``poll`` where the platform has it, else
+``select``, with interrupted waits resumed for the time left. Used by the
+server loops (``pymta.worker``, ``pymta.mta``) and by Python 2's ``Event``
+(``pymta.compat``)."""
+
+from __future__ import absolute_import
+
+import errno
+import math
+import select
+import time
+
+
+__all__ = ['FdWaiter', 'wait_for']
+
+_now = getattr(time, 'monotonic', time.time)
+
+
+def _errno_of(error):
+    number = getattr(error, 'errno', None)
+    if number is None and error.args:
+        # select.error on Python 2 is (errno, text) without .errno
+        number = error.args[0]
+    return number
+
+
+if hasattr(select, 'poll'):
+    _POLL_IN, _POLL_OUT = select.POLLIN, select.POLLOUT
+    # a hang-up or error counts as ready: the caller finds out by reading
+    _POLL_TROUBLE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+    _POLL_READY_IN = select.POLLIN | _POLL_TROUBLE
+    _POLL_READY_OUT = select.POLLOUT | _POLL_TROUBLE
+else:   # FdWaiter then keeps its own masks for select()
+    _POLL_IN, _POLL_OUT = 1, 4
+
+
+class FdWaiter(object):
+    """A set of file descriptors to wait on, kept between waits (one
+    ``select.poll`` object for a connection's life instead of a new one per
+    wait; ``select.select`` where there is no poll).
+
+    ``watch(fd, read, write)`` sets what to wait for on ``fd`` (neither:
+    forget it); ``wait(timeout)`` returns ``(readable, writable)``;
+    ``close()`` frees what the waiter holds."""
+
+    def __init__(self):
+        self._masks = {}
+        self._poller = select.poll() if hasattr(select, 'poll') else None
+
+    def watch(self, fd, read=True, write=False):
+        mask = (_POLL_IN if read else 0) | (_POLL_OUT if write else 0)
+        if not mask:
+            if self._masks.pop(fd, None) is not None and \
+                    self._poller is not None:
+                self._poller.unregister(fd)
+            return
+        if self._masks.get(fd) != mask:
+            self._masks[fd] = mask
+            if self._poller is not None:
+                self._poller.register(fd, mask)
+
+    def wait(self, timeout=None):
+        """Wait until a watched fd is ready or ``timeout`` seconds passed
+        (None: no limit). Returns ``(readable, writable)``, two lists of fds
+        (both empty on a time out). A hang-up or error condition counts as
+        ready. Interrupted system calls are resumed for the time left."""
+        try:
+            return self._wait_once(timeout)
+        except (select.error, IOError, OSError) as e:
+            # Python 2 raises on EINTR; Python 3.5+ resumes by itself
+            if _errno_of(e) != errno.EINTR:
+                raise
+        deadline = None if timeout is None else _now() + timeout
+        while True:
+            remaining = None
+            if deadline is not None:
+                remaining = max(0.0, deadline - _now())
+            try:
+                return self._wait_once(remaining)
+            except (select.error, IOError, OSError) as e:
+                if _errno_of(e) != errno.EINTR:
+                    raise
+
+    def _wait_once(self, timeout):
+        masks = self._masks
+        if self._poller is None:
+            readers = [fd for fd in masks if masks[fd] & _POLL_IN]
+            writers = [fd for fd in masks if masks[fd] & _POLL_OUT]
+            readable, writable, in_error = select.select(
+                readers, writers, readers + writers, timeout)
+            readable = list(set(readable) | (set(in_error) & set(readers)))
+            writable = list(set(writable) | (set(in_error) & set(writers)))
+            return readable, writable
+        milliseconds = None
+        if timeout is not None:
+            # round up: a wait must not end before its time
+            milliseconds = int(math.ceil(timeout * 1000))
+        readable, writable = [], []
+        for fd, event in self._poller.poll(milliseconds):
+            wanted = masks.get(fd, 0)
+            if (wanted & _POLL_IN) and (event & _POLL_READY_IN):
+                readable.append(fd)
+            if (wanted & _POLL_OUT) and (event & _POLL_READY_OUT):
+                writable.append(fd)
+        return readable, writable
+
+    def close(self):
+        self._masks = {}
+        self._poller = None
+
+
+def wait_for(readers=(), writers=(), timeout=None):
+    """Wait once until one of ``readers`` is readable or one of ``writers``
+    is writable, or ``timeout`` seconds passed; see ``FdWaiter.wait``."""
+    waiter = FdWaiter()
+    for fd in set(readers) | set(writers):
+        waiter.watch(fd, read=fd in readers, write=fd in writers)
+    try:
+        return waiter.wait(timeout)
+    finally:
+        waiter.close()
