@@ -23,32 +23,16 @@ server sharing a core wake each other more cheaply).
 
 import argparse
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
 
+from run import ENVELOPE, SMTP_SOURCE, process_tree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = [shutil.which('smtp-source') or '/usr/sbin/smtp-source', '-f', 'sender@example.com', '-t',
-          'recipient@example.com', '-M', 'client.example.com']
-
-
-def process_tree(pid):
-    """``pid`` and its children (the fork path's workers)."""
-    pids = [pid]
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % name) as stat:
-                fields = stat.read().rsplit(')', 1)[1].split()
-        except IOError:
-            continue
-        if int(fields[1]) == pid:
-            pids.append(int(name))
-    return pids
+SOURCE = [SMTP_SOURCE] + ENVELOPE
 
 
 def cpu_ticks(pids):

@@ -52,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import run  # noqa: E402   (servers, loads and targets of the main table)
-from cpu_per_message import cpu_ticks, process_tree  # noqa: E402
+from cpu_per_message import cpu_ticks  # noqa: E402
 
 SERIAL_PEERS = ['stdlib-smtpd', 'twisted']   # aiosmtpd is slower on both
 LOADS = ['fork-L1', 'fork-L2', 'fork-L3', 'serial-L1', 'serial-L2']
@@ -105,11 +105,11 @@ def run_load(server_name, load):
         status, usage = wait4(source.pid, bound)
         seconds = time.perf_counter() - started
         source.returncode = 0       # reaped by wait4: Popen must not wait
-        if status is None or status != 0:
+        if status != 0:     # (None: it did not finish in time)
             return None
         idle_after = idle_ticks()
         # workers started during the load count too
-        pids = process_tree(server.proc.pid) if pids else []
+        pids = server.tree() if pids else []
         after = cpu_ticks(pids)
     finally:
         server.stop()

@@ -118,11 +118,11 @@ def main():
     if args.stand_in_core:
         use_stand_in_core()
     options = {}
-    for name in ('serial_spin', 'min_spare_workers', 'max_workers'):
-        value = getattr(args, name)
-        if value is not None:
-            options[name + ('_seconds' if name == 'serial_spin' else '')] = \
-                value
+    for option, keyword in (('serial_spin', 'serial_spin_seconds'),
+                            ('min_spare_workers', 'min_spare_workers'),
+                            ('max_workers', 'max_workers')):
+        if getattr(args, option) is not None:
+            options[keyword] = getattr(args, option)
     server = PythonMTA(args.host, args.port, NullDeliverer, **options)
 
     def announce():
