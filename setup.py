@@ -27,7 +27,7 @@ setup(
     license='MIT',
     author='the pymta developers',
     # only the library: the tests are not installed
-    packages=['pymta'],
+    packages=['pymta', 'pymta.lib'],
     install_requires=[
         'six',
         'pycerberus>=0.7',

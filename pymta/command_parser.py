@@ -26,7 +26,8 @@ from .replies import reply_for
 from .session import SMTPSession
 
 
-__all__ = ['ClientDisconnectedError', 'SMTPCommandParser', 'WorkerProcess']
+__all__ = ['ClientDisconnectedError', 'ParserImplementation',
+           'SMTPCommandParser', 'WorkerProcess']
 
 MAX_COMMAND_LINE_OCTETS = 2048
 
@@ -45,11 +46,20 @@ class ClientDisconnectedError(PyMTAException):
     """The client closed the connection."""
 
 
-class SMTPLineParser(object):
-    """Splits one command line into ``(command, parameter)``."""
+class ParserImplementation(object):
+    """Splits one command line into ``(command, parameter)``; the line
+    parser of pymta 0.4 (``SMTPCommandParser._parser`` is one).
+
+    ``allowed_commands`` (what ``SMTPSession.get_all_allowed_internal_commands``
+    returns) is kept as an attribute for 0.4 callers; parsing does not depend
+    on it, so a line splits the same in every state and the session alone
+    decides whether the command is allowed."""
 
     _MAIL_OR_RCPT = re.compile(r'^\s*(MAIL\s+FROM|RCPT\s+TO)\s*:(.*)$',
                                re.IGNORECASE | re.DOTALL)
+
+    def __init__(self, allowed_commands=()):
+        self.allowed_commands = allowed_commands
 
     def parse(self, line):
         """``'RCPT TO:<a@x>'`` -> ``('RCPT TO', '<a@x>')``, ``'helo foo'`` ->
@@ -136,7 +146,7 @@ class SMTPCommandParser(object):
                  policy=None, authenticator=None, primary_hostname=None):
         self._channel = channel
         self.primary_hostname = primary_hostname or socket.getfqdn()
-        self._parser = SMTPLineParser()
+        self._parser = ParserImplementation()
         self._mode = _COMMAND_MODE
         self._max_message_size = None
         self._partial_line = b''

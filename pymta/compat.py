@@ -19,8 +19,12 @@ from six.moves import queue
 from .fdwait import wait_for
 
 
-__all__ = ['b', 'b64decode', 'b64encode', 'basestring', 'queue', 'unicode']
+__all__ = ['b', 'b64decode', 'b64encode', 'basestring', 'queue', 'set',
+           'unicode']
 
+# pymta 0.4 and 0.5 suites import ``set`` from here (it once stood in for
+# the Python 2.3 ``sets`` module); it is the built-in.
+set = set
 basestring = six.string_types
 unicode = six.text_type
 

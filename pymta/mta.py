@@ -245,7 +245,8 @@ class PythonMTA(object):
 
     def listening_started(self):
         """Called in the serving thread once the server listens (``port``
-        is set), before it serves a connection. Does nothing; override it,
+        is set), before ``listening`` is set and before it serves a
+        connection. Does nothing; override it,
         e.g. to print where the server listens."""
 
     # --- internals -------------------------------------------------------------
@@ -276,10 +277,11 @@ class PythonMTA(object):
         return listen_socket
 
     def _set_listening(self):
+        # the hook first: whoever waits for ``listening`` finds it has run
+        self.listening_started()
         with self._state_lock:
             self.listening.set()
             self._state_changed.set()
-        self.listening_started()
 
     def _set_failed(self, error):
         with self._state_lock:

@@ -21,6 +21,7 @@ from .api import IMTAPolicy
 from .assertions import AssertionsMixin
 from .compat import Event, queue
 from .deliverer import BlackholeDeliverer
+from .lib.simple_super import SuperProxy
 from .mta import PythonMTA
 
 
@@ -179,7 +180,11 @@ class SMTPTestCase(AssertionsMixin, unittest.TestCase):
 
     ``setUp()`` sets ``hostname`` and ``listen_port`` and calls
     ``init_mta()``, which builds the server with ``build_mta()``; override
-    either (and call the base version) to change the server."""
+    either (and call the base version) to change the server.
+    ``self.super()`` calls the parent's version of the current method, as
+    in pymta 0.5 suites."""
+
+    super = SuperProxy()
 
     def setUp(self):
         super(SMTPTestCase, self).setUp()

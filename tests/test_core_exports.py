@@ -22,18 +22,23 @@ EXPORTS = {
     'pymta.mta': MTA_NAMES,
     'pymta.session': SESSION_NAMES,
     'pymta.command_parser': set(['SMTPCommandParser', 'WorkerProcess',
-                                 'ClientDisconnectedError']),
+                                 'ClientDisconnectedError',
+                                 'ParserImplementation']),
     'pymta.statemachine': set(['StateMachine', 'StateMachineError',
                                'StateMachineDefinitionError']),
     'pymta.validation': set(['SMTPCommandArgumentsSchema', 'SMTPEmailValidator',
                              'HeloSchema', 'MailFromSchema', 'RcptToSchema',
                              'AuthPlainSchema', 'AuthLoginSchema']),
     'pymta.compat': set(['b64encode', 'b64decode', 'b', 'basestring', 'unicode',
-                         'queue']),
+                         'queue', 'set']),
     'pymta.test_util': set(['BlackholeDeliverer', 'DebuggingMTA', 'MTAThread',
                             'SMTPTestCase', 'SMTPTestHelper', 'CommandParserHelper',
                             'CommandParserTestCase', 'MockCommandParser',
                             'MockChannel', 'DummyAuthenticator']),
+    # SPEC section 10: the test support of pymta 0.5
+    'pymta.lib': set(['PythonicTestCase', 'SuperProxy']),
+    'pymta.lib.testcase': set(['PythonicTestCase']),
+    'pymta.lib.simple_super': set(['SuperProxy']),
     # "everything exported by pymta.api, pymta.model, pymta.mta, pymta.session,
     # pymta.command_parser (SMTPCommandParser), plus BlackholeDeliverer"
     # (set semantics: a name exported by two modules appears once)
@@ -91,6 +96,23 @@ class StarImportTest(unittest.TestCase):
 
     def test_test_util(self):
         self.assert_exports('pymta.test_util')
+
+    def test_lib(self):
+        self.assert_exports('pymta.lib')
+        self.assert_exports('pymta.lib.testcase')
+        self.assert_exports('pymta.lib.simple_super')
+        import pymta.lib
+        import pymta.lib.simple_super
+        import pymta.lib.testcase
+        self.assertTrue(pymta.lib.PythonicTestCase is
+                        pymta.lib.testcase.PythonicTestCase)
+        self.assertTrue(pymta.lib.SuperProxy is
+                        pymta.lib.simple_super.SuperProxy)
+
+    def test_compat_set_is_the_builtin(self):
+        from six.moves import builtins
+        from pymta.compat import set as compat_set
+        self.assertTrue(compat_set is builtins.set)
 
     def test_top_level_names_are_the_objects_of_the_defining_modules(self):
         top = star_import('pymta')
