@@ -11,8 +11,10 @@ channel (``write(text)``, one call per line); ``close()`` on the channel asks
 the server to close the connection once the replies are sent.
 
 Limits: a command line over 2048 octets is answered ``500 Line too long`` and
-never buffered; message data beyond the maximum message size is read and
-thrown away until the end of the data, then answered with one 552.
+never buffered; message data beyond the maximum message size (the policy's,
+else ``default_max_message_size``) is read and thrown away until the end of
+the data, then answered with one 552. The error limits (``max_errors``,
+``max_auth_failures``) are the session's.
 """
 
 from __future__ import absolute_import
@@ -139,22 +141,31 @@ class SMTPCommandParser(object):
     ``channel`` has ``write(text)`` and ``close()``. Creating the parser creates
     the ``SMTPSession`` (attribute ``session``) and sends the greeting.
     ``primary_hostname`` defaults to ``socket.getfqdn()``; a server passes
-    the name it looked up once.
+    the name it looked up once. ``max_errors`` and ``max_auth_failures`` go
+    to the session (see ``SMTPSession``). ``default_max_message_size``: the
+    limit on message data when the policy's ``max_message_size(peer)`` is
+    None (the policy's own limit always wins; EHLO announces only that);
+    None: no limit.
     """
 
     def __init__(self, channel, remote_ip_string, remote_port, deliverer,
-                 policy=None, authenticator=None, primary_hostname=None):
+                 policy=None, authenticator=None, primary_hostname=None,
+                 max_errors=None, max_auth_failures=None,
+                 default_max_message_size=None):
         self._channel = channel
         self.primary_hostname = primary_hostname or socket.getfqdn()
         self._parser = ParserImplementation()
         self._mode = _COMMAND_MODE
-        self._max_message_size = None
+        self._default_max_message_size = default_max_message_size
+        self._max_message_size = default_max_message_size
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
         self._is_closed = False
         self.session = SMTPSession(self, deliverer, policy=policy,
-                                   authenticator=authenticator)
+                                   authenticator=authenticator,
+                                   max_errors=max_errors,
+                                   max_auth_failures=max_auth_failures)
         self.session.new_connection(remote_ip_string, remote_port)
 
     # --- input ------------------------------------------------------------
@@ -197,7 +208,8 @@ class SMTPCommandParser(object):
 
     def _reply_line_too_long(self):
         code, text = reply_for('line_too_long')
-        self.push(code, text)
+        # (through the session: it counts the error)
+        self.session.reply(code, text)
         if self._mode == _AUTH_LOGIN_MODE:
             # the credential was not read: the exchange cannot go on
             self.session.abort_auth_login()
@@ -245,6 +257,10 @@ class SMTPCommandParser(object):
         self._channel.close()
 
     def set_maximum_message_size(self, max_size):
+        """The limit on message data (None: the parser's
+        ``default_max_message_size``)."""
+        if max_size is None:
+            max_size = self._default_max_message_size
         self._max_message_size = max_size
 
     def switch_to_command_mode(self):

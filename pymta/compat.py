@@ -10,6 +10,7 @@ from __future__ import absolute_import
 import base64
 import binascii
 import os
+import re
 import sys
 import threading
 
@@ -76,6 +77,24 @@ if PY2:
         """A dict of ``values`` with each item made native."""
         return dict((key, native_from_validation(item))
                     for key, item in values.items())
+
+    # The octet sequences Python 3's strict UTF-8 decoder accepts as one
+    # character (Unicode's table of well-formed UTF-8), over latin-1 text.
+    _UTF8_CHARACTER = re.compile(
+        u'[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|'
+        u'[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|'
+        u'\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|'
+        u'\xf4[\x80-\x8f][\x80-\xbf]{2}')
+
+    def validation_character_at(value, index):
+        """The character of ``value`` (text from ``text_for_validation``)
+        that starts at ``index`` as Python 3 sees it: a whole UTF-8 sequence
+        (several latin-1 characters here), else the one octet. So an error
+        text that names a character reads the same on both."""
+        match = _UTF8_CHARACTER.match(value, index)
+        if match is None:
+            return value[index]
+        return match.group(0)
 else:
     def native_from_wire(octets, start=0):
         """Native str from ``octets[start:]`` read off the wire. UTF-8 with
@@ -106,6 +125,10 @@ else:
         built for the result is returned as is, saving a copy per
         command)."""
         return values if type(values) is dict else dict(values)
+
+    def validation_character_at(value, index):
+        """The character of ``value`` that starts at ``index``."""
+        return value[index]
 
 
 def b64encode(text):
@@ -217,3 +240,23 @@ def fork_context(multiprocessing):
     if get_context is None:
         return multiprocessing
     return get_context('fork')
+
+
+def fds_kept_for_process(process):
+    """The file descriptors ``multiprocessing`` keeps open in this (the
+    parent) process for the started ``process``: Python 3.3+ keeps its
+    ``sentinel`` (the read end of a pipe the child holds open), 3.8+ also
+    the write end of the pipe whose read end is the child's
+    ``parent_sentinel`` (found among the arguments of the Popen's
+    finaliser, which closes both); Python 2.7 keeps none. A child forked
+    later inherits them; it may close those of its siblings."""
+    fds = []
+    try:
+        fds.append(process.sentinel)
+    except (AttributeError, ValueError):
+        pass
+    finalizer = getattr(getattr(process, '_popen', None), 'finalizer', None)
+    callback = getattr(finalizer, '_callback', None)
+    if getattr(callback, '__name__', None) in ('close', 'close_fds'):
+        fds.extend(getattr(finalizer, '_args', None) or ())
+    return sorted(set(fd for fd in fds if isinstance(fd, int) and fd >= 0))

@@ -8,12 +8,15 @@ Two ways of serving, one session and parser (see ``pymta.worker``):
   shared listening socket themselves and serve one connection at a time
   each, so a policy may block without holding up other connections. The
   parent process only keeps the pool: it starts workers as load needs them
-  (keeping ``min_spare_workers`` idle ones, at most ``max_workers``),
-  replaces a worker that died, and on shutdown closes the *lifeline* pipe
+  (keeping ``min_spare_workers`` idle ones, at most ``max_workers``; idle
+  ones beyond that exit after ``idle_worker_seconds``), replaces a worker
+  that died, answers new clients with ``421 ... too busy`` itself while all
+  ``max_workers`` are busy, and on shutdown closes the *lifeline* pipe
   whose end of file stops every worker (the kernel closes it too when the
   parent dies in any way, so workers never outlive it). Before it forks,
   the parent runs the SMTP core once on a canned dialogue
   (``worker.prepare_core``), so that workers inherit it built and warm.
+  Each new worker closes what the parent keeps open for its siblings.
 * **Serial path** (``serve_forever(use_multiprocessing=False)``, or where
   ``import multiprocessing`` fails): one connection at a time, in the
   thread that called ``serve_forever``.
@@ -32,9 +35,11 @@ import signal
 import socket
 import threading
 
-from .compat import Event, fork_context, import_multiprocessing
+from .compat import Event, fds_kept_for_process, fork_context, \
+    import_multiprocessing
 from .fdwait import wait_for, _errno_of, _now
-from .worker import WorkerBoard, WorkerProcess, prepare_core
+from .worker import WorkerBoard, WorkerProcess, prepare_core, \
+    turn_away_connection
 
 try:
     import fcntl
@@ -49,6 +54,26 @@ log = logging.getLogger('pymta')
 #: Default of ``PythonMTA(serial_spin_seconds=...)``: 200 µs, a few times
 #: what a client program on the same machine takes to answer a reply.
 SERIAL_SPIN_SECONDS = 0.0002
+#: Default of ``PythonMTA(shutdown_grace_seconds=...)``: a deliverer that
+#: takes some seconds (e.g. relaying the message to another server) still
+#: finishes, and the whole stop (grace, then SIGTERM and up to 1 s) stays
+#: within the 10 s that ``docker stop``, the shortest of the usual process
+#: managers' stop timeouts, waits before it kills.
+SHUTDOWN_GRACE_SECONDS = 8.0
+#: Default of ``PythonMTA(max_data_seconds=...)``: RFC 5321's longest
+#: timeout (§4.5.3.2.6, 10 minutes); a 35 MB message (25 MB of attachments,
+#: base64-encoded) arrives within it at 60 kB/s.
+MAX_DATA_SECONDS = 600.0
+#: Default of ``PythonMTA(max_session_seconds=...)``: three DATA phases at
+#: their limit; a worker (or the serial path) is free again after at most
+#: half an hour whatever a client does.
+MAX_SESSION_SECONDS = 1800.0
+#: Default of ``PythonMTA(idle_worker_seconds=...)``: workers started for a
+#: burst stay for the next one within half a minute (starting one costs a
+#: fork), then their memory goes back.
+IDLE_WORKER_SECONDS = 30.0
+#: Default of ``PythonMTA(default_max_message_size=...)``: 32 MiB.
+DEFAULT_MAX_MESSAGE_SIZE = 32 * 1024 * 1024
 
 
 class PythonMTA(object):
@@ -71,22 +96,51 @@ class PythonMTA(object):
     Keyword arguments (all optional):
 
     * ``max_workers`` (32): the most worker processes, i.e. connections served
-      at the same time on the fork path. Further clients wait in the listen
-      backlog.
+      at the same time on the fork path. While all of them are busy, the
+      server process answers each new client ``421 <host> Service too
+      busy, try again later; ...`` and disconnects it (a client never waits
+      in silence).
     * ``min_spare_workers`` (2): idle workers kept ready on the fork path;
       the pool starts with this many and grows as connections come in.
-    * ``session_timeout`` (300.0): seconds a client may stay silent (or not
-      read our replies) before it gets a 421 and is disconnected; None for
-      no limit.
-    * ``shutdown_grace_seconds`` (1.0): on shutdown, how long a worker busy
+    * ``idle_worker_seconds`` (30.0): on the fork path, a worker idle this
+      long exits if more than ``min_spare_workers`` are idle, so the pool
+      shrinks back after a burst; None: workers stay.
+    * ``session_timeout`` (300.0): seconds the server waits for the client's
+      next complete command (RFC 5321 §4.5.3.2.7: 5 minutes), or during
+      DATA for the next chunk of message data, or for the client to read
+      our replies; bytes that do not complete a command do not restart it.
+      When it is up the client gets ``421 <host> Timeout, closing
+      transmission channel`` and is disconnected; None for no limit.
+    * ``max_data_seconds`` (600.0): the most one DATA phase (the 354 to the
+      end of the data) may take, however steadily the data trickles in;
+      then the same 421. None for no limit.
+    * ``max_session_seconds`` (1800.0): the most one connection may take in
+      all; then the same 421. None for no limit. Together these bound how
+      long one client can hold a worker, or the serial path (where the next
+      client waits meanwhile).
+    * ``shutdown_grace_seconds`` (8.0): on shutdown, how long a worker busy
       in a policy, deliverer or authenticator call may take to finish it
-      before it is terminated. Idle workers stop at once.
+      (its client then gets the reply, e.g. the 250 for a delivered
+      message, and then the 421) before it is terminated; capped by
+      ``shutdown_server(timeout_seconds)``. Idle sessions stop at once.
+      (The serial path cannot interrupt such a call: it finishes.)
     * ``primary_hostname`` (None): the name the server uses in its replies;
       by default ``socket.getfqdn()``, looked up once per server.
     * ``serial_spin_seconds`` (0.0002): on the serial path, how long to
       busy-wait for the client's next command (or the next connection)
       before blocking, while clients answer that fast and no other thread
       runs in the process (see ``pymta.worker.Spinner``); 0: never spin.
+    * ``max_errors`` (20): after this many error replies on one connection
+      (500, 501, 503, 504: unknown commands, bad syntax, commands out of
+      order, unknown AUTH mechanisms, lines too long) the client gets
+      ``421 4.7.0 <host> Error: too many errors`` and is disconnected;
+      None for no limit.
+    * ``max_auth_failures`` (5): the same for AUTH with bad credentials
+      (``421 4.7.0 <host> Error: too many authentication failures``).
+    * ``default_max_message_size`` (32 MiB): the most octets of message
+      data accepted where the policy's ``max_message_size(peer)`` is None
+      (a policy's own limit always wins); more gets the 552. EHLO does not
+      announce it. None for no limit.
 
     Once ``serve_forever()`` listens:
 
@@ -103,8 +157,14 @@ class PythonMTA(object):
     def __init__(self, local_address, bind_port, deliverer_class,
                  policy_class=None, authenticator_class=None, max_workers=32,
                  min_spare_workers=2, session_timeout=300.0,
-                 shutdown_grace_seconds=1.0, primary_hostname=None,
-                 serial_spin_seconds=SERIAL_SPIN_SECONDS):
+                 shutdown_grace_seconds=SHUTDOWN_GRACE_SECONDS,
+                 primary_hostname=None,
+                 serial_spin_seconds=SERIAL_SPIN_SECONDS, max_errors=20,
+                 max_auth_failures=5,
+                 default_max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
+                 max_data_seconds=MAX_DATA_SECONDS,
+                 max_session_seconds=MAX_SESSION_SECONDS,
+                 idle_worker_seconds=IDLE_WORKER_SECONDS):
         self.local_address = local_address
         self.bind_port = bind_port
         self.deliverer_class = deliverer_class
@@ -117,6 +177,12 @@ class PythonMTA(object):
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self.primary_hostname = primary_hostname
         self.serial_spin_seconds = serial_spin_seconds
+        self.max_errors = max_errors
+        self.max_auth_failures = max_auth_failures
+        self.default_max_message_size = default_max_message_size
+        self.max_data_seconds = max_data_seconds
+        self.max_session_seconds = max_session_seconds
+        self.idle_worker_seconds = idle_worker_seconds
 
         self.port = None
         self.server_address = None
@@ -294,7 +360,12 @@ class PythonMTA(object):
             policy_class=self.policy_class,
             authenticator_class=self.authenticator_class,
             primary_hostname=self.primary_hostname,
-            session_timeout=self.session_timeout, **kwargs)
+            session_timeout=self.session_timeout,
+            max_errors=self.max_errors,
+            max_auth_failures=self.max_auth_failures,
+            default_max_message_size=self.default_max_message_size,
+            max_data_seconds=self.max_data_seconds,
+            max_session_seconds=self.max_session_seconds, **kwargs)
 
     def _serve_serially(self, listen_socket, wakeup_receiver):
         worker = self._new_worker(listen_socket=listen_socket,
@@ -333,17 +404,19 @@ class PythonMTA(object):
 
 
 class _Worker(object):
-    __slots__ = ('process', 'slot', 'is_ready')
+    __slots__ = ('process', 'slot', 'is_ready', 'is_retiring')
 
     def __init__(self, process, slot):
         self.process = process
         self.slot = slot
         self.is_ready = False
+        self.is_retiring = False
 
 
 class _WorkerPool(object):
     """The parent's side of the fork path: starts, watches, replaces and
-    finally stops the worker processes."""
+    finally stops the worker processes; while all ``max_workers`` are busy
+    it accepts new clients itself, to answer them ``421 ... too busy``."""
 
     def __init__(self, mta, context, listen_socket, wakeup_receiver):
         self.mta = mta
@@ -358,11 +431,16 @@ class _WorkerPool(object):
         self.failed_starts = 0
         self.retry_at = None
         self.stopping = False
+        self.turned_away = 0        # clients turned away since the warning
+        self.warned_at = None
+        self.turn_away_paused_until = None  # after an error of accept()
 
     def serve(self):
         # (what each worker would otherwise build for its first clients;
         # no user code runs)
         prepare_core()
+        # (the workers make it non-blocking as well: the flag is shared)
+        self.listen_socket.setblocking(False)
         self.lifeline_fd, self.lifeline_sender = _pipe()
         try:
             self.mta._set_listening()
@@ -372,18 +450,65 @@ class _WorkerPool(object):
 
     def _watch(self):
         wakeup_fd = self.wakeup_receiver.fileno()
+        listen_fd = self.listen_socket.fileno()
         while not self.mta._stop_requested:
             self._start_workers_as_needed()
+            wake_at = self.retry_at
+            fds = [wakeup_fd] + list(self.workers)
+            # The listening socket only while no worker can take a client
+            # (a worker that leaves none idle wakes this loop); once one is
+            # idle again the next round leaves it to the workers.
+            if self._all_busy():
+                paused_until = self.turn_away_paused_until
+                if paused_until is not None and _now() < paused_until:
+                    if wake_at is None or paused_until < wake_at:
+                        wake_at = paused_until
+                else:
+                    fds.append(listen_fd)
             timeout = None
-            if self.retry_at is not None:
-                timeout = max(0.0, self.retry_at - _now())
-            readable, _ = wait_for([wakeup_fd] + list(self.workers), (),
-                                   timeout)
+            if wake_at is not None:
+                timeout = max(0.0, wake_at - _now())
+            readable, _ = wait_for(fds, (), timeout)
             for fd in readable:
                 if fd == wakeup_fd:
                     _drain(self.wakeup_receiver)
+                elif fd == listen_fd:
+                    # (looked at again right before accepting)
+                    if self._all_busy():
+                        self._turn_away()
                 else:
                     self._read_status(fd)
+
+    def _all_busy(self):
+        """Every worker the pool may have is running and none is idle."""
+        if len(self.workers) < self.mta.max_workers:
+            return False
+        for worker in self.workers.values():
+            if not worker.is_ready or worker.is_retiring:
+                return False
+        return self.board.idle_workers() == 0
+
+    def _turn_away(self):
+        try:
+            address = turn_away_connection(self.listen_socket,
+                                           self.mta.primary_hostname)
+        except (IOError, OSError) as e:
+            # (e.g. EMFILE: the connection stays pending; looking again at
+            # once would spin)
+            log.error('cannot accept a connection to turn it away: %s', e)
+            self.turn_away_paused_until = _now() + 0.1
+            return
+        if address is None:
+            return
+        self.turned_away += 1
+        now = _now()
+        # (a warning a minute at most, however many clients come)
+        if self.warned_at is None or now - self.warned_at >= 60.0:
+            log.warning('all %d worker processes are busy: %d client(s) '
+                        'got "421 too busy" (max_workers)',
+                        self.mta.max_workers, self.turned_away)
+            self.turned_away = 0
+            self.warned_at = now
 
     def _spare_workers(self):
         starting = len([worker for worker in self.workers.values()
@@ -404,12 +529,18 @@ class _WorkerPool(object):
         taken = set(worker.slot for worker in self.workers.values())
         slot = min(set(range(self.mta.max_workers)) - taken)
         status_fd, status_sender = _pipe()
+        # what the new worker closes first: the parent's own fds and those
+        # it keeps for the other workers (their status pipes and what
+        # multiprocessing keeps for each); nothing the application opened
         inherited = [self.wakeup_receiver, self.mta._wakeup_sender,
                      self.lifeline_sender] + list(self.workers)
+        for sibling in self.workers.values():
+            inherited.extend(fds_kept_for_process(sibling.process))
         worker = self.mta._new_worker(
             listen_socket=self.listen_socket, lifeline_fd=self.lifeline_fd,
             status_fd=status_sender, board=self.board, slot=slot,
-            inherited=inherited)
+            inherited=inherited,
+            idle_worker_seconds=self.mta.idle_worker_seconds)
         process = self.context.Process(target=worker.run,
                                        name='pymta worker')
         try:
@@ -432,7 +563,10 @@ class _WorkerPool(object):
         if b'R' in data:
             self.failed_starts = 0
             worker.is_ready = True
-        # b'B': fewer idle workers than wanted; the caller's loop starts more
+        if b'X' in data:
+            worker.is_retiring = True
+        # b'B': fewer idle workers than wanted (the caller's loop starts
+        # more), or none idle at all (it turns clients away)
 
     def _worker_ended(self, fd):
         worker = self.workers.pop(fd)
@@ -441,6 +575,10 @@ class _WorkerPool(object):
         process.join()
         self.board.mark(worker.slot, WorkerBoard.FREE)
         if self.stopping:
+            return
+        if worker.is_retiring:
+            log.debug('worker process %s was idle for %s s and exited',
+                      process.pid, self.mta.idle_worker_seconds)
             return
         if not worker.is_ready:
             self.failed_starts += 1

@@ -2,12 +2,17 @@
 """Every default reply pymta sends: one table, code and text.
 
 Texts may name ``%(host)s`` (the parser's primary hostname), ``%(ip)s`` (the
-peer's address) and ``%(command)s`` (a command as the client sent it). A
-policy can replace any reply to a command it decides on by returning a custom
-``(code, text)``.
+peer's address) and ``%(command)s`` (a command as the client sent it). Client
+input quoted in a reply goes through ``printable`` first. A policy can
+replace any reply to a command it decides on by returning a custom
+``(code, text)`` (sent as it is).
 """
 
 from __future__ import absolute_import
+
+import re
+
+from .compat import wire_bytes
 
 
 REPLIES = {
@@ -41,6 +46,13 @@ REPLIES = {
     'shutting_down': (421, '%(host)s Service not available, closing '
                            'transmission channel'),
     'idle_timeout': (421, '%(host)s Timeout, closing transmission channel'),
+    # sent by the fork path's parent to a client while every worker is busy
+    'too_busy': (421, '%(host)s Service too busy, try again later; closing '
+                      'transmission channel'),
+    # sent by the session when a client reached its error limits
+    'too_many_errors': (421, '4.7.0 %(host)s Error: too many errors'),
+    'too_many_auth_failures': (421, '4.7.0 %(host)s Error: too many '
+                                    'authentication failures'),
 }
 
 
@@ -51,3 +63,25 @@ def reply_for(name, **values):
     if values:
         return code, template % values
     return code, template
+
+
+_NOT_PRINTABLE = re.compile(r'[^\x20-\x7e]')
+
+
+def printable(text):
+    """``text`` (client input quoted in a reply) with every octet that is
+    not printable ASCII written as ``\\xNN``: control characters (ESC, NUL,
+    a bare CR), DEL and 8-bit octets (on Python 3 each octet of the UTF-8
+    the client sent, surrogate-escaped ones included). Printable ASCII,
+    backslashes too, is left as it is, so the text is returned unchanged
+    when it is all printable."""
+    if _NOT_PRINTABLE.search(text) is None:
+        return text
+    try:
+        octets = wire_bytes(text)
+    except UnicodeError:
+        # (a lone surrogate that did not come off the wire: handed to the
+        # session directly)
+        octets = text.encode('utf-8', 'backslashreplace')
+    return ''.join([chr(octet) if 0x20 <= octet <= 0x7e else
+                    '\\x%02x' % octet for octet in bytearray(octets)])

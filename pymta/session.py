@@ -28,6 +28,12 @@ instead of *initialized*).
 A policy, deliverer or authenticator that raises (or a policy that returns
 something it may not) is a server-side fault: it is logged to the ``pymta``
 logger, the client gets a 451 and the session stays where it was.
+
+Client input quoted in a reply (the 500, the 503, pycerberus' 501 texts)
+goes through ``replies.printable``. Every reply passes ``reply`` or
+``multiline_reply``, which count the errors (500, 501, 503, 504) against
+``max_errors``; ``_authenticate`` counts bad credentials against
+``max_auth_failures``.
 """
 
 from __future__ import absolute_import
@@ -39,7 +45,7 @@ from pycerberus.errors import InvalidDataError
 from .api import PolicyDecision
 from .compat import b64decode, basestring, wire_bytes
 from .model import Message, Peer
-from .replies import reply_for
+from .replies import printable, reply_for
 from .statemachine import StateMachine
 from .validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
                          MailFromSchema, RcptToSchema,
@@ -110,6 +116,11 @@ COMMANDS = {
 _VERBS_WITH_KEYWORD = frozenset(name.split()[0] for name in COMMANDS
                                 if ' ' in name)
 
+# The replies that count as the client's errors (``max_errors``): unknown
+# command or line too long (500), bad syntax (501), out of order (503),
+# unknown AUTH mechanism (504).
+_ERROR_CODES = (500, 501, 503, 504)
+
 
 class _ServerFault(Exception):
     """A policy, deliverer or authenticator failed: answer 451."""
@@ -142,6 +153,14 @@ class SMTPSession(object):
     module docstring); ``deliverer`` receives accepted messages; ``policy``
     (an ``IMTAPolicy``) and ``authenticator`` (an ``IAuthenticator``) are
     optional.
+
+    ``max_errors``: after this many error replies (every 500, 501, 503 and
+    504 sent, a policy's custom reply with such a code too) the client gets
+    ``421 4.7.0 <host> Error: too many errors`` and the connection is
+    closed. ``max_auth_failures``: the same for AUTH attempts with bad
+    credentials (``535 Bad username or password``), with ``421 4.7.0 <host>
+    Error: too many authentication failures``. None (the default): no
+    limit.
     """
 
     # Built once per class, on first use: the state table and the schemas
@@ -150,11 +169,15 @@ class SMTPSession(object):
     _schemas = None
 
     def __init__(self, command_parser, deliverer, policy=None,
-                 authenticator=None):
+                 authenticator=None, max_errors=None, max_auth_failures=None):
         self._command_parser = command_parser
         self._deliverer = deliverer
         self._policy = policy
         self._authenticator = authenticator
+        self._max_errors = max_errors
+        self._max_auth_failures = max_auth_failures
+        self._errors = 0
+        self._auth_failures = 0
         cls = self.__class__
         if cls.__dict__.get('_state_machine_template') is None:
             cls.build_tables()
@@ -235,7 +258,8 @@ class SMTPSession(object):
                 arguments = schema.process(data, context={
                     'esmtp': self.state.is_set('esmtp')})
             except InvalidDataError as e:
-                self.reply(501, e.msg())
+                # (pycerberus' texts quote the arguments)
+                self.reply(501, printable(e.msg()))
                 return
         if not name.startswith('AUTH'):
             # (credentials stay out of what deliverers see)
@@ -292,9 +316,13 @@ class SMTPSession(object):
     # --- replies and connection -----------------------------------------
     def reply(self, code, text):
         self._command_parser.push(code, text)
+        if code in _ERROR_CODES:
+            self._count_error()
 
     def multiline_reply(self, code, lines):
         self._command_parser.multiline_push(code, lines)
+        if code in _ERROR_CODES:
+            self._count_error()
 
     def close_connection(self):
         if self._is_closed:
@@ -303,6 +331,26 @@ class SMTPSession(object):
         self._auth_login = None
         self.state.set_state('finished')
         self._command_parser.close_when_done()
+
+    def _count_error(self):
+        """An error reply was sent (every one passes here): enforce
+        ``max_errors``."""
+        self._errors += 1
+        if self._max_errors is not None and \
+                self._errors >= self._max_errors and not self._is_closed:
+            self._send(reply_for('too_many_errors', host=self._hostname()))
+            self.close_connection()
+
+    def _count_auth_failure(self):
+        """AUTH with bad credentials was answered: enforce
+        ``max_auth_failures``."""
+        self._auth_failures += 1
+        if self._max_auth_failures is not None and \
+                self._auth_failures >= self._max_auth_failures and \
+                not self._is_closed:
+            self._send(reply_for('too_many_auth_failures',
+                                 host=self._hostname()))
+            self.close_connection()
 
     def _send(self, reply):
         code, text = reply
@@ -471,6 +519,7 @@ class SMTPSession(object):
             self._send(self._reply_of(decision, reply_for('auth_ok')))
         else:
             self._send(reply_for('auth_failed'))
+            self._count_auth_failure()
         if decision.close_connection_after_response():
             self.close_connection()
 
@@ -585,10 +634,11 @@ class SMTPSession(object):
         elif verb in _VERBS_WITH_KEYWORD:
             self._send(reply_for('syntax_usage', command=_syntax_of(verb)))
         else:
-            self._send(reply_for('unknown_command', command=smtp_command))
+            self._send(reply_for('unknown_command',
+                                 command=printable(smtp_command)))
 
     def _reply_not_allowed(self, smtp_command):
-        code, text = reply_for('not_allowed', command=smtp_command)
+        code, text = reply_for('not_allowed', command=printable(smtp_command))
         allowed = sorted(self.get_all_allowed_smtp_commands())
         if allowed:
             text += ', expected one of ' + ', '.join(allowed)

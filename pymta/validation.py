@@ -17,11 +17,13 @@ from pycerberus.api import Validator
 from pycerberus.errors import InvalidDataError
 from pycerberus.lib.form_data import is_result
 from pycerberus.schemas import PositionalArgumentsParsingSchema
-from pycerberus.validators import (EmailAddressValidator, IntegerValidator,
+from pycerberus.validators import (DomainNameValidator,
+                                   EmailAddressValidator, IntegerValidator,
                                    StringValidator)
 
 from .compat import (b64decode, native_from_validation,
-                     natives_from_validation, text_for_validation)
+                     natives_from_validation, text_for_validation,
+                     validation_character_at)
 
 
 __all__ = ['AuthLoginSchema', 'AuthPlainSchema', 'HeloSchema',
@@ -35,6 +37,7 @@ _WHITESPACE = re.compile(r'\s+')
 _INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
 _DIGITS = re.compile(r'^-?[0-9]+$')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
+_INVALID_DOMAIN_CHARACTER = re.compile(r'[^a-zA-Z0-9.\-]')
 
 GARBLED = 'Garbled data sent'
 
@@ -184,7 +187,36 @@ class SMTPEmailValidator(EmailAddressValidator):
         if len(parts) == 2 and _ADDRESS_LITERAL.match(parts[1]) and parts[0]:
             self._validate_localpart(parts[0], emailaddress, context)
             return
-        super(SMTPEmailValidator, self).validate(emailaddress, context)
+        # pycerberus' EmailAddressValidator.validate, with the domain checks
+        # of _validate_domain_name
+        if len(parts) != 2:
+            self.raise_error('single_at', emailaddress, context)
+        localpart, domain = parts
+        self._validate_domain_name(domain, context)
+        self._validate_localpart(localpart, emailaddress, context)
+        self._validate_domain(domain, emailaddress, context)
+
+    def _validate_domain_name(self, domain, context):
+        """pycerberus' DomainNameValidator.validate, the same errors with
+        the same texts, but for an 8-bit domain too: pycerberus puts
+        ``str(domain)`` into its error, which on Python 2 raises
+        UnicodeEncodeError for a non-ASCII domain (the client got no reply).
+        The invalid character is named as Python 3 names it (a whole UTF-8
+        character), so the 501 reads the same on both."""
+        super(DomainNameValidator, self).validate(domain, context)
+        if domain.startswith('.'):
+            self.raise_error('leading_dot', domain, context, domain=domain)
+        if domain.endswith('.'):
+            self.raise_error('trailing_dot', domain, context, domain=domain)
+        if '..' in domain:
+            self.raise_error('double_dot', domain, context, domain=domain)
+        match = _INVALID_DOMAIN_CHARACTER.search(domain)
+        if match is not None:
+            self.raise_error(
+                'invalid_domain_character', domain, context,
+                invalid_character=validation_character_at(domain,
+                                                          match.start()),
+                domain=domain)
 
     def _validate_localpart(self, localpart, emailaddress, context):
         if not localpart:

@@ -6,9 +6,11 @@ Two loops live here, and both server paths of ``PythonMTA`` use them:
 * ``serve_connection()`` serves ONE connection: it reads the socket in large
   chunks, feeds each chunk to an ``SMTPCommandParser`` and sends everything
   the parser wrote in reply to that chunk with one send. It ends when the
-  parser closes the connection, the client goes away, the client stays silent
-  longer than the idle timeout, or the *stop fd* becomes readable (the server
-  shuts down; the client then gets a 421).
+  parser closes the connection, the client goes away, a time limit is up
+  (the client waited too long with its next complete command, or took too
+  long over one DATA phase or the whole session; it gets a 421), or the
+  *stop fd* becomes readable (the server shuts down; the client then gets a
+  421).
 * ``WorkerProcess.accept_loop()`` accepts connections on the listening socket
   and serves them one after the other until the stop fd becomes readable.
 
@@ -19,11 +21,12 @@ for a moment before the loops sleep in poll. On the fork path every worker
 process runs ``WorkerProcess.run``: it accepts on the listening socket it
 shares with its siblings (the kernel hands each connection to one of them),
 marks itself idle or busy on the ``WorkerBoard`` it shares with the parent,
-writes to its status pipe only ``R`` once ready and ``B`` when the parent
-must start more workers (end of file there means the worker is gone), and
-stops when its *lifeline* pipe reaches end of file: the parent closes the
-write end on shutdown, and the kernel closes it when the parent dies in any
-way.
+writes to its status pipe only ``R`` once ready, ``B`` when the parent must
+count the idle workers (to start more, or to answer new clients with a 421
+while none is idle) and ``X`` when it exits because it was idle too long
+(end of file there means the worker is gone), and stops when its *lifeline*
+pipe reaches end of file: the parent closes the write end on shutdown, and
+the kernel closes it when the parent dies in any way.
 
 This module must not import ``pymta.command_parser`` at import time (that
 module re-exports ``WorkerProcess``); the parser is imported where it is used.
@@ -238,11 +241,12 @@ def _stop_requested(stop_fd, is_stopping):
     return bool(wait_for([stop_fd], (), 0)[0])
 
 
-def _send_all(connection, data, waiter, timeout, stop_fd=None,
+def _send_all(connection, data, waiter, deadline, stop_fd=None,
               is_stopping=None):
     """Send ``data`` on the non-blocking ``connection``; give up when the
-    client accepts nothing for ``timeout`` seconds (returns _TIMED_OUT) or the
-    stop fd becomes readable (returns _STOPPED). ``waiter``: the connection's
+    client has not taken it all by ``deadline`` (a ``_now()`` time; None: no
+    limit; returns _TIMED_OUT) or the stop fd becomes readable (returns
+    _STOPPED). ``waiter``: the connection's
     ``FdWaiter``, watching the connection for reading and the stop fd; while
     this waits it watches the connection for writing instead."""
     if not data:
@@ -265,6 +269,11 @@ def _send_all(connection, data, waiter, timeout, stop_fd=None,
                 if _errno_of(e) not in _RETRY_ERRNOS:
                     raise
                 waiter.watch(fd, read=False, write=True)
+                timeout = None
+                if deadline is not None:
+                    timeout = deadline - _now()
+                    if timeout <= 0:
+                        return _TIMED_OUT
                 readable, writable = waiter.wait(timeout)
                 if readable:
                     if _stop_confirmed(stop_fd, is_stopping):
@@ -306,10 +315,18 @@ def _say_goodbye(connection, hostname, reply_name):
         pass
 
 
-def _close(connection, graceful):
+def _close(connection, graceful, drain=False):
+    """Close ``connection``; ``graceful``: after a FIN behind the replies
+    sent; ``drain``: read what the client sent meanwhile first (without
+    waiting), because closing with unread input resets the connection,
+    which may throw away a last reply the kernel has not sent yet."""
     try:
         if graceful:
             connection.shutdown(socket.SHUT_WR)
+        if drain:
+            for _ in range(16):
+                if not connection.recv(READ_SIZE, _DONTWAIT):
+                    break
     except (IOError, OSError):
         pass
     try:
@@ -318,20 +335,145 @@ def _close(connection, graceful):
         pass
 
 
+class _Deadlines(object):
+    """The time limits of one connection (RFC 5321 §4.5.3.2), kept by a
+    driver that knows no SMTP: it tells a complete command by the reply the
+    core wrote for it, and the DATA phase by ``is_in_data_mode()``.
+
+    * ``command_timeout``: seconds to wait for the next complete command
+      (or, in the DATA phase, for the next chunk of message data); only a
+      reply restarts it, so bytes that do not complete a command do not.
+    * ``data_seconds``: the most one DATA phase (354 to the end of the
+      data) may take, however steadily the data trickles in.
+    * ``session_seconds``: the most the whole connection may take.
+
+    Each is None for no limit. ``deadline`` is the earliest of them (a
+    ``_now()`` time, or None); ``expired`` is set by ``after_input``."""
+
+    __slots__ = ('command_timeout', 'data_seconds', 'command_deadline',
+                 'data_deadline', 'session_deadline', 'deadline', 'expired',
+                 'unlimited')
+
+    def __init__(self, command_timeout, data_seconds, session_seconds):
+        now = _now()
+        self.command_timeout = command_timeout
+        self.data_seconds = data_seconds
+        self.command_deadline = None
+        if command_timeout is not None:
+            self.command_deadline = now + command_timeout
+        self.data_deadline = None
+        self.session_deadline = None
+        if session_seconds is not None:
+            self.session_deadline = now + session_seconds
+        self.unlimited = command_timeout is None and data_seconds is None \
+            and session_seconds is None
+        self.expired = False
+        self._set_deadline()
+
+    def _set_deadline(self):
+        # (runs for every reply: no list, no min())
+        deadline = self.command_deadline
+        other = self.data_deadline
+        if other is not None and (deadline is None or other < deadline):
+            deadline = other
+        other = self.session_deadline
+        if other is not None and (deadline is None or other < deadline):
+            deadline = other
+        self.deadline = deadline
+
+    def after_input(self, replied, was_in_data_mode, is_in_data_mode):
+        """The core has handled a chunk of input: ``replied`` if it wrote a
+        reply (a command, or the message data, was complete);
+        ``was_in_data_mode`` / ``is_in_data_mode``: before and after."""
+        if self.unlimited:
+            return
+        now = _now()
+        if replied or was_in_data_mode:
+            if self.command_timeout is not None:
+                self.command_deadline = now + self.command_timeout
+            if not is_in_data_mode:
+                self.data_deadline = None
+            elif replied or self.data_deadline is None:
+                # a reply that leaves the core in data mode is a 354: a new
+                # DATA phase begins
+                self.data_deadline = None
+                if self.data_seconds is not None:
+                    self.data_deadline = now + self.data_seconds
+            self._set_deadline()
+        self.expired = self.deadline is not None and now >= self.deadline
+
+    def time_left(self):
+        """Seconds until the earliest deadline (0 once it passed), or None."""
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        left = deadline - _now()
+        return left if left > 0.0 else 0.0
+
+    def what_expired(self):
+        now = _now()
+        if self.session_deadline is not None and now >= self.session_deadline:
+            return 'session time limit'
+        if self.data_deadline is not None and now >= self.data_deadline:
+            return 'DATA time limit'
+        return 'command timeout'
+
+
+def turn_away_connection(listen_socket, hostname):
+    """Accept one connection from the (non-blocking) ``listen_socket``,
+    answer it ``421 <hostname> Service too busy ...`` and close it (the
+    fork path's parent, while every worker is busy). Returns the client's
+    address, or None if there was no connection to take (a worker took
+    it). Other errors of ``accept()`` are raised."""
+    try:
+        connection, address = listen_socket.accept()
+    except (IOError, OSError) as e:
+        number = _errno_of(e)
+        if number in _RETRY_ERRNOS or number in _ACCEPT_SKIP_ERRNOS:
+            return None
+        raise   # (e.g. no file descriptor left: the caller waits a moment)
+    log.info('%s:%s: every worker is busy, answering 421', address[0],
+             address[1])
+    if not _DONTWAIT:
+        connection.setblocking(False)
+    _say_goodbye(connection, hostname, 'too_busy')
+    _close(connection, True, drain=True)
+    return address
+
+
+def _time_is_up(remote_ip, remote_port, deadlines):
+    """Log which time limit is up; the name of the reply to say goodbye
+    with."""
+    log.info('%s:%s reached the %s, closing', remote_ip, remote_port,
+             deadlines.what_expired())
+    return 'idle_timeout'
+
+
 def serve_connection(connection, remote_address, deliverer, policy=None,
                      authenticator=None, primary_hostname=None, stop_fd=None,
                      idle_timeout=None, read_size=READ_SIZE, is_stopping=None,
-                     spinner=None, set_nodelay=True):
+                     spinner=None, set_nodelay=True, max_errors=None,
+                     max_auth_failures=None, default_max_message_size=None,
+                     max_data_seconds=None, max_session_seconds=None,
+                     on_session_end=None):
     """Serve one SMTP connection (an accepted socket) until it ends; close it.
 
     ``remote_address`` is the address ``accept()`` returned. ``stop_fd``: when
     it becomes readable the server is stopping: the client gets a 421 and the
-    connection is closed. ``idle_timeout``: seconds the client may stay
-    silent (or refuse to read our replies) before it gets a 421 and is cut
-    off; None for no limit. ``is_stopping``: see ``_stop_confirmed``.
+    connection is closed. Time limits (seconds, None for none; see
+    ``_Deadlines``): ``idle_timeout`` for each command (only a reply to a
+    complete command, or in the DATA phase a chunk of message data,
+    restarts it; also the time the client may leave our replies unread),
+    ``max_data_seconds`` for one DATA phase, ``max_session_seconds`` for
+    the whole connection; when one is up the client gets the 421 of
+    ``idle_timeout`` and is cut off. ``is_stopping``: see ``_stop_confirmed``.
     ``spinner``: a ``Spinner`` to wait for the client's commands with (None:
     block at once). ``set_nodelay``: False when the socket has TCP_NODELAY
-    already (inherited from the listening socket).
+    already (inherited from the listening socket). ``max_errors``,
+    ``max_auth_failures``, ``default_max_message_size``: the limits of
+    ``SMTPCommandParser`` (None: none). ``on_session_end``: called once,
+    before the client can tell that the session ended (before the last
+    reply, the 421, or closing the connection); it must not raise.
 
     Returns True if the connection ended because ``stop_fd`` became readable
     (the caller should stop serving), False otherwise. Never raises for what
@@ -344,6 +486,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     hostname = primary_hostname or socket.getfqdn()
     stopped = False
     graceful = False
+    goodbye = None      # the name of the last reply, sent on the way out
     waiter = FdWaiter()
     waiter.watch(connection.fileno())
     if stop_fd is not None:
@@ -359,10 +502,21 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             _set_nodelay(connection)
         parser = SMTPCommandParser(channel, remote_ip, remote_port, deliverer,
                                    policy=policy, authenticator=authenticator,
-                                   primary_hostname=hostname)
+                                   primary_hostname=hostname,
+                                   max_errors=max_errors,
+                                   max_auth_failures=max_auth_failures,
+                                   default_max_message_size=(
+                                       default_max_message_size))
+        deadlines = _Deadlines(idle_timeout, max_data_seconds,
+                               max_session_seconds)
+        output = channel.take_output()
         while True:
-            outcome = _send_all(connection, channel.take_output(), waiter,
-                                idle_timeout, stop_fd, is_stopping)
+            if channel.is_closing and on_session_end is not None:
+                on_session_end()
+                on_session_end = None
+            outcome = _send_all(connection, output, waiter,
+                                deadlines.deadline, stop_fd, is_stopping)
+            output = b''
             if outcome == _STOPPED:
                 stopped = True
                 break
@@ -373,48 +527,55 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             if channel.is_closing:
                 graceful = True
                 break
+            if deadlines.expired:
+                goodbye = _time_is_up(remote_ip, remote_port, deadlines)
+                break
+            data = None
             if spinner is not None:
                 data = spinner.attempt(connection.recv, read_size, _DONTWAIT)
-                if data is not None:
-                    if not data:
-                        log.debug('%s:%s disconnected', remote_ip,
-                                  remote_port)
-                        break
+                if data:
                     # (a client that always answers within the spin never
                     # lets this reach the poll that would see a stop)
                     stopped = _stop_requested(stop_fd, is_stopping)
                     if stopped:
-                        _say_goodbye(connection, hostname, 'shutting_down')
+                        goodbye = 'shutting_down'
                         break
-                    parser.process_new_data(data)
-                    continue
-                started = _now()
-            readable, _ = waiter.wait(idle_timeout)
-            if spinner is not None:
-                spinner.blocked(_now() - started)
-            if stop_fd is not None and stop_fd in readable:
-                stopped = _stop_confirmed(stop_fd, is_stopping)
-                if stopped:
-                    _say_goodbye(connection, hostname, 'shutting_down')
-                    break
-                readable.remove(stop_fd)
+                elif data is None:
+                    started = _now()
+            if data is None:
+                timeout = deadlines.time_left()
+                readable = []
+                if timeout is None or timeout > 0:
+                    readable, _ = waiter.wait(timeout)
+                if spinner is not None:
+                    spinner.blocked(_now() - started)
+                if stop_fd is not None and stop_fd in readable:
+                    stopped = _stop_confirmed(stop_fd, is_stopping)
+                    if stopped:
+                        goodbye = 'shutting_down'
+                        break
+                    readable.remove(stop_fd)
+                    if not readable:
+                        continue
                 if not readable:
-                    continue
-            if not readable:
-                log.info('%s:%s idle for %s s, closing', remote_ip,
-                         remote_port, idle_timeout)
-                _say_goodbye(connection, hostname, 'idle_timeout')
-                break
-            try:
-                data = connection.recv(read_size, _DONTWAIT)
-            except (IOError, OSError) as e:
-                if _errno_of(e) in _RETRY_ERRNOS:
-                    continue
-                raise
+                    goodbye = _time_is_up(remote_ip, remote_port, deadlines)
+                    break
+                try:
+                    data = connection.recv(read_size, _DONTWAIT)
+                except (IOError, OSError) as e:
+                    if _errno_of(e) in _RETRY_ERRNOS:
+                        continue
+                    raise
             if not data:
                 log.debug('%s:%s disconnected', remote_ip, remote_port)
                 break
+            was_in_data_mode = parser.is_in_data_mode()
             parser.process_new_data(data)
+            output = channel.take_output()
+            # (every complete command gets a reply: only a reply, or message
+            # data, restarts the command timeout)
+            deadlines.after_input(bool(output), was_in_data_mode,
+                                  parser.is_in_data_mode())
     except ClientDisconnectedError:
         log.debug('%s:%s disconnected', remote_ip, remote_port)
     except (IOError, OSError) as e:
@@ -426,7 +587,13 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
         log.exception('error while serving %s:%s', remote_ip, remote_port)
     finally:
         waiter.close()
-        _close(connection, graceful)
+        if on_session_end is not None:
+            on_session_end()
+        if goodbye is not None:
+            _say_goodbye(connection, hostname, goodbye)
+            _close(connection, True, drain=True)
+        else:
+            _close(connection, graceful)
     return stopped
 
 
@@ -508,6 +675,17 @@ class _ParentGone(Exception):
     pass
 
 
+def _accept_if_pending(listen_socket):
+    """``accept()`` on the non-blocking ``listen_socket``; None if no
+    connection is waiting."""
+    try:
+        return listen_socket.accept()
+    except (IOError, OSError) as e:
+        if _errno_of(e) in _RETRY_ERRNOS:
+            return None
+        raise
+
+
 class WorkerBoard(object):
     """What the workers of the fork path are doing, in memory they share
     with their parent, so that no report costs a system call.
@@ -517,7 +695,11 @@ class WorkerBoard(object):
     idle when the connection ends; only when that leaves fewer than
     ``min_spare`` idle workers, and a slot is free (the parent may start
     another worker), does it wake the parent (through its status pipe),
-    which then counts the idle workers and starts more.
+    which then counts the idle workers and starts more. With every slot
+    taken it wakes the parent only when it leaves no worker idle: the
+    parent then answers new clients itself (``421 ... too busy``) while
+    that lasts. An idle worker beyond ``min_spare`` may retire
+    (``retire``).
 
     ``lock`` (a multiprocessing lock: taking a free one is no system call)
     makes marking and counting one step, so two workers going busy at once
@@ -545,10 +727,35 @@ class WorkerBoard(object):
             slots = self.slots
             slots[slot] = state
             states = slots[:]
+            idle = states.count(self.IDLE)
+            if self.FREE in states:
+                return idle < self.min_spare
             # with every slot taken the parent may not start another worker:
-            # waking it would only cost both sides a system call
-            return (states.count(self.IDLE) < self.min_spare and
-                    self.FREE in states)
+            # it is woken only when no worker is left to accept, to turn new
+            # clients away with a 421 until one is idle again
+            return idle == 0
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def retire(self, slot):
+        """The worker of ``slot`` has been idle for a while and would exit:
+        True (the slot is ``FREE`` now) if more than ``min_spare`` workers
+        are idle, else False. Decided under the lock, so that idle workers
+        retiring at the same moment never leave fewer than ``min_spare``;
+        if the lock is taken, None (ask again in a moment: the workers of
+        a burst tend to retire at the same time). (Without a lock, two at
+        once may leave one too few: the parent then starts one.)"""
+        lock = self.lock
+        if lock is not None and not lock.acquire(False):
+            return None
+        try:
+            slots = self.slots
+            if slots[slot] != self.IDLE or \
+                    slots[:].count(self.IDLE) <= self.min_spare:
+                return False
+            slots[slot] = self.FREE
+            return True
         finally:
             if lock is not None:
                 lock.release()
@@ -569,17 +776,25 @@ class WorkerProcess(object):
     * ``deliverer_class``, ``policy_class``, ``authenticator_class``: the
       "class" arguments of ``PythonMTA`` (see ``build_instance``).
     * ``primary_hostname``: the server's name, looked up once by the server.
-    * ``session_timeout``: seconds a client may stay idle (None: no limit).
+    * ``session_timeout``, ``max_data_seconds``, ``max_session_seconds``:
+      a connection's time limits (see ``serve_connection``; None: none).
     * ``lifeline_fd``: (fork path) read end of the parent's lifeline pipe;
       end of file there means stop.
     * ``status_fd``: (fork path) write end of this worker's status pipe:
-      ``R`` once ready, ``B`` when the parent should start more workers.
+      ``R`` once ready, ``B`` when the parent should count the idle workers
+      (to start more, or to turn clients away while none is idle), ``X``
+      when it exits because it was not needed (``idle_worker_seconds``).
     * ``board``, ``slot``: (fork path) the ``WorkerBoard`` and this
       worker's slot on it.
     * ``inherited``: (fork path) sockets and fds of the parent that the
       worker closes first thing.
     * ``spin_seconds``: (serial path) spin this long for the next command
       or connection before blocking (see ``Spinner``); 0: never spin.
+    * ``idle_worker_seconds``: (fork path) after this long without a
+      connection, exit if more than ``min_spare`` workers are idle
+      (``WorkerBoard.retire``); None: never.
+    * ``max_errors``, ``max_auth_failures``, ``default_max_message_size``:
+      the per-connection limits of ``SMTPCommandParser`` (None: none).
     """
 
     #: what waits for the next command or connection when ``spin_seconds``
@@ -589,7 +804,10 @@ class WorkerProcess(object):
     def __init__(self, listen_socket, deliverer_class, policy_class=None,
                  authenticator_class=None, primary_hostname=None,
                  session_timeout=None, lifeline_fd=None, status_fd=None,
-                 board=None, slot=None, inherited=(), spin_seconds=0):
+                 board=None, slot=None, inherited=(), spin_seconds=0,
+                 max_errors=None, max_auth_failures=None,
+                 default_max_message_size=None, max_data_seconds=None,
+                 max_session_seconds=None, idle_worker_seconds=None):
         self.listen_socket = listen_socket
         self.deliverer_class = deliverer_class
         self.policy_class = policy_class
@@ -602,6 +820,13 @@ class WorkerProcess(object):
         self.slot = slot
         self.inherited = inherited
         self.spin_seconds = spin_seconds
+        self.max_errors = max_errors
+        self.max_auth_failures = max_auth_failures
+        self.default_max_message_size = default_max_message_size
+        self.max_data_seconds = max_data_seconds
+        self.max_session_seconds = max_session_seconds
+        self.idle_worker_seconds = idle_worker_seconds
+        self._wake_parent = False
         self.deliverer = self.policy = self.authenticator = None
         # None until the first connection tells whether accepted sockets
         # inherit TCP_NODELAY from the listening socket (Linux: they do)
@@ -653,6 +878,14 @@ class WorkerProcess(object):
         if self.board is not None and self.board.mark(self.slot, state):
             self._report(b'B')
 
+    def _session_ended(self):
+        """(``serve_connection``'s ``on_session_end``, fork path) Mark this
+        worker idle before its client can tell that the session ended, so
+        that a client reconnecting at once does not find every worker busy
+        (and get the parent's "too busy" 421). Whether to wake the parent
+        is kept for ``_accept_and_serve``: reporting may raise."""
+        self._wake_parent = self.board.mark(self.slot, WorkerBoard.IDLE)
+
     def _report(self, status):
         if self.status_fd is None:
             return
@@ -679,6 +912,13 @@ class WorkerProcess(object):
     def _accept_and_serve(self, listen_socket, stop_fd, waiter, is_stopping):
         spin = self.spin_seconds
         spinner = self.spinner_class(spin) if spin else None
+        idle_seconds = self.idle_worker_seconds
+        if self.board is None:
+            idle_seconds = None
+        retire_at = None if idle_seconds is None else _now() + idle_seconds
+        on_session_end = None
+        if self.board is not None:
+            on_session_end = self._session_ended
         while True:
             try:
                 accepted = None
@@ -690,13 +930,33 @@ class WorkerProcess(object):
                     accepted = spinner.attempt(listen_socket.accept)
                     started = _now()
                 if accepted is None:
-                    if waiter.wait():
+                    timeout = None
+                    if retire_at is not None:
+                        timeout = max(0.0, retire_at - _now())
+                    if waiter.wait(timeout):
                         if _stop_confirmed(stop_fd, is_stopping):
                             return
                         continue
                     if spinner is not None:
                         spinner.blocked(_now() - started)
-                    accepted = listen_socket.accept()
+                    if retire_at is not None and _now() >= retire_at:
+                        # Only with no connection waiting: the kernel may
+                        # have woken this worker alone for it
+                        # (EPOLLEXCLUSIVE).
+                        accepted = _accept_if_pending(listen_socket)
+                        if accepted is None:
+                            retired = self.board.retire(self.slot)
+                            if retired:
+                                # (not a crash: the parent replaces no one)
+                                self._report(b'X')
+                                return
+                            retire_at = _now() + (
+                                idle_seconds if retired is False
+                                # the lock was taken: again in a moment
+                                else 0.001 * (1 + self.slot % 16))
+                            continue
+                    else:
+                        accepted = listen_socket.accept()
                 connection, address = accepted
             except (IOError, OSError) as e:
                 number = _errno_of(e)
@@ -719,7 +979,18 @@ class WorkerProcess(object):
                 primary_hostname=self.primary_hostname, stop_fd=stop_fd,
                 idle_timeout=self.session_timeout, is_stopping=is_stopping,
                 spinner=self.spinner_class(spin) if spin else None,
-                set_nodelay=not self._nodelay_inherited)
+                set_nodelay=not self._nodelay_inherited,
+                max_errors=self.max_errors,
+                max_auth_failures=self.max_auth_failures,
+                default_max_message_size=self.default_max_message_size,
+                max_data_seconds=self.max_data_seconds,
+                max_session_seconds=self.max_session_seconds,
+                on_session_end=on_session_end)
             if stopped:
                 return
-            self._mark(WorkerBoard.IDLE)
+            # (marked idle by on_session_end)
+            if self._wake_parent:
+                self._wake_parent = False
+                self._report(b'B')
+            if retire_at is not None:
+                retire_at = _now() + idle_seconds

@@ -5,6 +5,8 @@ from __future__ import absolute_import
 
 import base64
 
+from pymta.api import IMTAPolicy
+
 
 def b64(value):
     """Base64 of ``value`` (text is UTF-8 encoded first), as a native str."""
@@ -44,3 +46,14 @@ class RecordingDeliverer(object):
 
     def new_message_accepted(self, msg):
         self.messages.append(msg)
+
+
+class SizePolicy(IMTAPolicy):
+    """Accepts everything; ``max_message_size`` is ``max_size``."""
+
+    def __init__(self, max_size):
+        IMTAPolicy.__init__(self)
+        self.max_size = max_size
+
+    def max_message_size(self, peer):
+        return self.max_size

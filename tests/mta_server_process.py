@@ -7,7 +7,8 @@ usage: python mta_server_process.py CONFIG_JSON
 Prints ``LISTENING <port>`` once the server listens, ``STOPPED`` when
 serve_forever() returned. SIGUSR2 has a handler that does nothing. With ``cycles`` > 1 in the config serve_forever()
 runs that many times; between the runs it prints ``CYCLE <open file
-descriptors> <threads> <child processes>``. SIGUSR1 calls shutdown_server(); SIGINT is left to
+descriptors> <threads> <child processes>``. SIGUSR1 calls
+shutdown_server(<the config's shutdown_timeout>); SIGINT is left to
 PythonMTA (the way a process manager or Ctrl-C stops it). Log output goes to
 standard error.
 """
@@ -58,7 +59,8 @@ def main(argv):
     server = Server('127.0.0.1', 0, deliverer,
                     mta_support.POLICIES[config['policy']],
                     mta_support.UserIsPasswordAuthenticator, **options)
-    signal.signal(signal.SIGUSR1, lambda signum, frame: server.shutdown_server())
+    signal.signal(signal.SIGUSR1, lambda signum, frame: server.shutdown_server(
+        config.get('shutdown_timeout')))
     # a handler that does not stop the server (as an application's SIGHUP)
     signal.signal(signal.SIGUSR2, lambda signum, frame: None)
     if config['signals_in_other_thread']:

@@ -120,6 +120,12 @@ class ScriptedPolicy(IMTAPolicy):
 
 #: SpoolDeliverer raises for a message from this sender
 DELIVERER_FAULT_SENDER = 'deliverer-fault@example.com'
+#: SpoolDeliverer spools a message from this sender, writes SLOW_DELIVERY_LINE
+#: to the server's standard output and only then returns, after
+#: SLOW_DELIVERY_SECONDS (longer than the historical 1 s shutdown grace)
+SLOW_DELIVERY_SENDER = 'slow-delivery@example.com'
+SLOW_DELIVERY_LINE = b'DELIVERING\n'
+SLOW_DELIVERY_SECONDS = 1.5
 #: UserIsPasswordAuthenticator raises for this user
 AUTHENTICATOR_FAULT_USER = 'authenticator-fault'
 
@@ -149,6 +155,13 @@ class SpoolDeliverer(IMessageDeliverer):
         with open(path + '.tmp', 'wb') as spool_file:
             pickle.dump(msg, spool_file, 2)
         os.rename(path + '.tmp', path + '.pickle')
+        if msg.smtp_from == SLOW_DELIVERY_SENDER:
+            sys.stdout.write(SLOW_DELIVERY_LINE.decode('ascii'))
+            sys.stdout.flush()
+            # (a signal may cut a sleep short on Python 2)
+            deadline = _now() + SLOW_DELIVERY_SECONDS
+            while _now() < deadline:
+                time.sleep(deadline - _now())
 
 
 class BrokenPolicy(IMTAPolicy):
@@ -264,17 +277,20 @@ class ServerProcess(object):
     documentation does). ``signals_in_other_thread``: SIGUSR1 is blocked in
     the server's main (serving) thread, so the kernel delivers it to a
     helper thread and only the signal wake-up fd can wake the serving
-    thread for its handler. ``options`` go to PythonMTA."""
+    thread for its handler. ``shutdown_timeout``: what the SIGUSR1 handler
+    passes to ``shutdown_server(timeout_seconds)``. ``options`` go to
+    PythonMTA."""
 
     def __init__(self, use_multiprocessing, policy='scripted', cycles=1,
                  start_method=None, new_process_group=False,
                  deliverer_instance=False, signals_in_other_thread=False,
-                 **options):
+                 shutdown_timeout=None, **options):
         self.config = {'use_multiprocessing': use_multiprocessing,
                        'policy': policy, 'options': options,
                        'cycles': cycles, 'start_method': start_method,
                        'deliverer_instance': deliverer_instance,
-                       'signals_in_other_thread': signals_in_other_thread}
+                       'signals_in_other_thread': signals_in_other_thread,
+                       'shutdown_timeout': shutdown_timeout}
         self.new_process_group = new_process_group
         self.process = None
         self.port = None

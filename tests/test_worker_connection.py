@@ -9,6 +9,7 @@ from __future__ import absolute_import
 import errno
 import socket
 import threading
+import time
 import unittest
 
 from pymta import worker
@@ -183,6 +184,79 @@ class ServeConnectionTest(unittest.TestCase):
         self.serve(server_end, idle_timeout=0.05)
         self.assertTrue(read_to_eof(client).endswith(
             b'421 localhost Timeout, closing transmission channel\r\n'))
+
+
+class SlowDeliverer(object):
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.messages = []
+
+    def new_message_accepted(self, msg):
+        time.sleep(self.seconds)
+        self.messages.append(msg)
+
+
+class TimeLimitsTest(unittest.TestCase):
+    """serve_connection's time limits (RFC 5321 §4.5.3.2) on socket pairs;
+    see tests/test_mta_hardening_server.py for them on a real server."""
+
+    def serve(self, server_end, deliverer=None, **kwargs):
+        return worker.serve_connection(
+            server_end, ('127.0.0.1', 4567), deliverer or BlackholeDeliverer(),
+            primary_hostname='localhost', **kwargs)
+
+    def test_the_reply_to_a_delivered_message_precedes_the_421(self):
+        # the session limit passes while the deliverer runs: the client
+        # still gets its 250 (else it would send the message again)
+        server_end, client = socket_pair(self)
+        client.sendall(b'HELO x\r\nMAIL FROM:<a@example.com>\r\n'
+                       b'RCPT TO:<b@example.com>\r\nDATA\r\nHi\r\n.\r\n')
+        deliverer = SlowDeliverer(0.2)
+        self.serve(server_end, deliverer, idle_timeout=5.0,
+                   max_session_seconds=0.1)
+        codes = [line[:3] for line in read_to_eof(client).splitlines()]
+        self.assertEqual([b'220', b'250', b'250', b'250', b'354', b'250',
+                          b'421'], codes)
+        self.assertEqual(1, len(deliverer.messages))
+
+    def test_an_unfinished_command_line_does_not_restart_the_timeout(self):
+        server_end, client = socket_pair(self)
+        thread = threading.Thread(target=self.serve, args=(server_end,),
+                                  kwargs={'idle_timeout': 0.2})
+        started = time.time()
+        thread.start()
+        try:
+            client.settimeout(0.02)
+            received = b''
+            while b'421' not in received and time.time() - started < 3.0:
+                try:
+                    received += client.recv(4096)
+                except socket.timeout:
+                    client.sendall(b'x')
+        finally:
+            thread.join(5)
+        self.assertTrue(received.endswith(
+            b'421 localhost Timeout, closing transmission channel\r\n'),
+            received)
+        self.assertTrue(time.time() - started < 2.0)
+
+    def test_on_session_end_runs_before_the_client_can_see_the_end(self):
+        # a worker marks itself idle there: a client that reconnects at
+        # once must not find every worker busy
+        for commands, kwargs in ((b'QUIT\r\n', {}),
+                                 (b'', {'idle_timeout': 0.05})):
+            server_end, client = socket_pair(self)
+            client.sendall(commands)
+            seen = []
+
+            def session_ended():
+                # (everything sent so far is the greeting)
+                pending = client.recv(4096, socket.MSG_PEEK)
+                seen.append(pending.count(b'\r\n'))
+            self.serve(server_end, on_session_end=session_ended, **kwargs)
+            replies = read_to_eof(client).splitlines()
+            self.assertEqual([1], seen)
+            self.assertEqual(2, len(replies), replies)
 
 
 class SerialSpinSettingTest(unittest.TestCase):

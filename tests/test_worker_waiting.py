@@ -132,18 +132,48 @@ class WorkerBoardTest(unittest.TestCase):
             self.assertEqual(1, board.idle_workers())
             self.assertEqual(False, board.mark(0, board.IDLE))  # 2 idle again
 
-    def test_with_every_slot_taken_the_parent_is_not_woken(self):
-        # the parent could not start another worker anyway
+    def test_with_every_slot_taken_the_parent_is_woken_when_all_busy(self):
+        # the parent could not start another worker anyway; but when none
+        # is left idle it answers new clients itself ("421 too busy")
         for lock in (None, threading.Lock()):
             board = self.board(size=3, lock=lock)
             board.mark(0, board.IDLE)
             board.mark(1, board.IDLE)
             self.assertEqual(True, board.mark(0, board.BUSY))   # 2 free
             self.assertEqual(False, board.mark(2, board.BUSY))  # none free
-            self.assertEqual(False, board.mark(1, board.BUSY))
+            self.assertEqual(True, board.mark(1, board.BUSY))   # none idle
             self.assertEqual(0, board.idle_workers())
+            self.assertEqual(False, board.mark(1, board.IDLE))  # one idle
+            self.assertEqual(True, board.mark(1, board.BUSY))   # none again
             board.mark(2, board.FREE)                           # one ended
             self.assertEqual(True, board.mark(0, board.IDLE))
+
+    def test_an_idle_worker_retires_only_above_min_spare(self):
+        for lock in (None, threading.Lock()):
+            board = self.board(size=4, min_spare=2, lock=lock)
+            for slot in range(3):
+                board.mark(slot, board.IDLE)
+            board.mark(3, board.BUSY)
+            self.assertEqual(True, board.retire(0))         # 3 idle > 2
+            self.assertEqual(board.FREE, board.slots[0])
+            self.assertEqual(False, board.retire(1))        # 2 idle: stays
+            self.assertEqual(False, board.retire(3))        # busy: stays
+            self.assertEqual(2, board.idle_workers())
+            self.assertEqual([board.FREE, board.IDLE, board.IDLE, board.BUSY],
+                             list(board.slots))
+
+    def test_a_taken_lock_postpones_retiring(self):
+        # decided under the lock: two retiring at once cannot both count
+        # the other as idle
+        lock = threading.Lock()
+        board = self.board(size=4, min_spare=1, lock=lock)
+        for slot in range(3):
+            board.mark(slot, board.IDLE)
+        lock.acquire()
+        self.assertEqual(None, board.retire(0))     # ask again soon
+        self.assertEqual(board.IDLE, board.slots[0])
+        lock.release()
+        self.assertEqual(True, board.retire(0))
 
     def test_a_taken_lock_is_not_waited_for(self):
         # a sibling marking right now, or one killed while it held the lock:
