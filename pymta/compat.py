@@ -9,15 +9,11 @@ from __future__ import absolute_import
 
 import base64
 import binascii
-import os
 import re
 import sys
-import threading
 
 import six
 from six.moves import queue
-
-from .fdwait import wait_for
 
 
 __all__ = ['b', 'b64decode', 'b64encode', 'basestring', 'queue', 'set',
@@ -165,62 +161,17 @@ _BASE64_ALPHABET = (b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
                     b'0123456789+/')
 
 
-class PipeEvent(object):
-    """A ``threading.Event`` whose ``wait(timeout)`` sleeps in the kernel.
-
-    Python 2's own timed waits poll: they sleep 1 ms, 2 ms, ... up to 50 ms
+def new_event():
+    """A new ``threading.Event``; on Python 2 a ``pymta.fdwait.PipeEvent``
+    (Python 2's own timed waits poll: they sleep 1 ms, 2 ms, ... up to 50 ms
     between looks, which added milliseconds to every start and stop of a
-    test server. Here each waiter sleeps in ``poll()`` on a pipe of its own
-    (made for that wait, closed after it), and ``set()`` writes to every
-    waiter's pipe. ``Event`` is this class on Python 2 and
-    ``threading.Event`` on Python 3 (whose timed waits do not poll)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._flag = False
-        self._waiters = []      # write ends of the waiting pipes
-
-    def is_set(self):
-        return self._flag
-
-    isSet = is_set
-
-    def set(self):
-        with self._lock:
-            self._flag = True
-            # (written under the lock: a waiter closes its pipe only after
-            # it took the write end out of the list)
-            for write_fd in self._waiters:
-                try:
-                    os.write(write_fd, b'x')
-                except OSError:
-                    pass
-            self._waiters = []
-
-    def clear(self):
-        with self._lock:
-            self._flag = False
-
-    def wait(self, timeout=None):
-        """True once the flag is set; False if ``timeout`` seconds passed
-        first (None: no limit)."""
-        with self._lock:
-            if self._flag:
-                return True
-            read_fd, write_fd = os.pipe()
-            self._waiters.append(write_fd)
-        try:
-            wait_for([read_fd], (), timeout)
-        finally:
-            with self._lock:
-                if write_fd in self._waiters:
-                    self._waiters.remove(write_fd)
-            os.close(read_fd)
-            os.close(write_fd)
-        return self._flag
-
-
-Event = PipeEvent if PY2 else threading.Event
+    test server). Imported here, not at the top: the sans-I/O core imports
+    this module and must not load threads or ``select``."""
+    if PY2:
+        from .fdwait import PipeEvent
+        return PipeEvent()
+    import threading
+    return threading.Event()
 
 
 def import_multiprocessing():

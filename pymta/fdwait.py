@@ -1,18 +1,20 @@
 # -*- coding: utf-8 -*-
 """Waiting for file descriptors: ``poll`` where the platform has it, else
 ``select``, with interrupted waits resumed for the time left. Used by the
-server loops (``pymta.worker``, ``pymta.mta``) and by Python 2's ``Event``
-(``pymta.compat``)."""
+server loops (``pymta.worker``, ``pymta.mta``) and by ``PipeEvent``, the
+Event of Python 2 (see ``pymta.compat.new_event``)."""
 
 from __future__ import absolute_import
 
 import errno
 import math
+import os
 import select
+import threading
 import time
 
 
-__all__ = ['FdWaiter', 'wait_for']
+__all__ = ['FdWaiter', 'PipeEvent', 'wait_for']
 
 _now = getattr(time, 'monotonic', time.time)
 
@@ -120,3 +122,58 @@ def wait_for(readers=(), writers=(), timeout=None):
         return waiter.wait(timeout)
     finally:
         waiter.close()
+
+
+class PipeEvent(object):
+    """A ``threading.Event`` whose ``wait(timeout)`` sleeps in the kernel.
+
+    Python 2's own timed waits poll: they sleep 1 ms, 2 ms, ... up to 50 ms
+    between looks, which added milliseconds to every start and stop of a
+    test server. Here each waiter sleeps in ``poll()`` on a pipe of its own
+    (made for that wait, closed after it), and ``set()`` writes to every
+    waiter's pipe. ``pymta.compat.new_event()`` makes one on Python 2 and a
+    ``threading.Event`` on Python 3 (whose timed waits do not poll)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._flag = False
+        self._waiters = []      # write ends of the waiting pipes
+
+    def is_set(self):
+        return self._flag
+
+    isSet = is_set
+
+    def set(self):
+        with self._lock:
+            self._flag = True
+            # (written under the lock: a waiter closes its pipe only after
+            # it took the write end out of the list)
+            for write_fd in self._waiters:
+                try:
+                    os.write(write_fd, b'x')
+                except OSError:
+                    pass
+            self._waiters = []
+
+    def clear(self):
+        with self._lock:
+            self._flag = False
+
+    def wait(self, timeout=None):
+        """True once the flag is set; False if ``timeout`` seconds passed
+        first (None: no limit)."""
+        with self._lock:
+            if self._flag:
+                return True
+            read_fd, write_fd = os.pipe()
+            self._waiters.append(write_fd)
+        try:
+            wait_for([read_fd], (), timeout)
+        finally:
+            with self._lock:
+                if write_fd in self._waiters:
+                    self._waiters.remove(write_fd)
+            os.close(read_fd)
+            os.close(write_fd)
+        return self._flag

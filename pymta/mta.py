@@ -35,8 +35,8 @@ import signal
 import socket
 import threading
 
-from .compat import Event, fds_kept_for_process, fork_context, \
-    import_multiprocessing
+from .compat import fds_kept_for_process, fork_context, \
+    import_multiprocessing, new_event
 from .fdwait import wait_for, _errno_of, _now
 from .worker import WorkerBoard, WorkerProcess, prepare_core, \
     turn_away_connection
@@ -189,10 +189,10 @@ class PythonMTA(object):
         self.bind_error = None
         self.listening = threading.Event()
         # listening / bind_error change under this lock, and every change
-        # sets _state_changed (a compat.Event: no polling on Python 2)
+        # sets _state_changed (compat.new_event(): no polling on Python 2)
         self._state_lock = threading.Lock()
-        self._state_changed = Event()
-        self._finished = Event()
+        self._state_changed = new_event()
+        self._finished = new_event()
         self._finished.set()
         self._serving_thread = None
         self._stop_requested = False

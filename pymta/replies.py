@@ -12,7 +12,7 @@ from __future__ import absolute_import
 
 import re
 
-from .compat import wire_bytes
+from .compat import basestring, wire_bytes
 
 
 REPLIES = {
@@ -54,6 +54,26 @@ REPLIES = {
     'too_many_auth_failures': (421, '4.7.0 %(host)s Error: too many '
                                     'authentication failures'),
 }
+
+
+def reply_lines(code, text):
+    """The lines of the reply ``code``/``text`` as they go on the wire,
+    without their CRLF: ``'250 OK'``; for a sequence of lines ``'250-one'``,
+    ..., ``'250 last'``; ``code`` alone for a text of None. Every reply
+    pymta writes is formatted here."""
+    if text is None:
+        return ['%s' % (code,)]
+    if isinstance(text, basestring):
+        return ['%s %s' % (code, text)]
+    last = len(text) - 1
+    return ['%s%s%s' % (code, ' ' if index == last else '-', line)
+            for index, line in enumerate(text)]
+
+
+def reply_bytes(code, text):
+    """The octets of the reply ``code``/``text``, CRLF included."""
+    return wire_bytes(''.join([line + '\r\n'
+                               for line in reply_lines(code, text)]))
 
 
 def reply_for(name, **values):

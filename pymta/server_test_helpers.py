@@ -19,7 +19,7 @@ import unittest
 
 from .api import IMTAPolicy
 from .assertions import AssertionsMixin
-from .compat import Event, queue
+from .compat import new_event, queue
 from .deliverer import BlackholeDeliverer
 from .lib.simple_super import SuperProxy
 from .mta import PythonMTA
@@ -54,9 +54,9 @@ class MTAThread(threading.Thread):
         threading.Thread.__init__(self, name='MTAThread')
         self.daemon = True
         self.server = server
-        # set when run() ends (a compat.Event: stop() waits for it without
+        # set when run() ends (compat.new_event(): stop() waits for it without
         # the polling of a timed join() on Python 2)
-        self._run_ended = Event()
+        self._run_ended = new_event()
 
     def run(self):
         try:

@@ -19,6 +19,7 @@ from .assertions import AssertionsMixin
 from .compat import b64encode
 from .deliverer import BlackholeDeliverer
 from .lib.simple_super import SuperProxy
+from .replies import reply_lines
 from .server_test_helpers import (DebuggingMTA, MTAThread, SMTPTestCase,
                                   SMTPTestHelper)
 from .session import SMTPSession
@@ -53,7 +54,7 @@ class MockCommandParser(object):
     def push(self, code, text):
         self._assert_open()
         self.replies.append((code, text))
-        self.messages.append('%s %s' % (code, text))
+        self.messages.extend(reply_lines(code, text))
 
     def multiline_push(self, code, lines):
         self._assert_open()
@@ -62,9 +63,7 @@ class MockCommandParser(object):
         # the very list or tuple the session was given (a policy's custom
         # reply is recorded as the policy returned it)
         self.replies.append((code, lines))
-        for line in lines[:-1]:
-            self.messages.append('%s-%s' % (code, line))
-        self.messages.append('%s %s' % (code, lines[-1]))
+        self.messages.extend(reply_lines(code, lines))
 
     def close_when_done(self):
         self.open = False

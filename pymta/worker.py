@@ -4,7 +4,7 @@
 Two loops live here, and both server paths of ``PythonMTA`` use them:
 
 * ``serve_connection()`` serves ONE connection: it reads the socket in large
-  chunks, feeds each chunk to an ``SMTPCommandParser`` and sends everything
+  chunks, feeds each chunk to an ``SMTPParser`` and sends everything
   the parser wrote in reply to that chunk with one send. It ends when the
   parser closes the connection, the client goes away, a time limit is up
   (the client waited too long with its next complete command, or took too
@@ -28,8 +28,8 @@ while none is idle) and ``X`` when it exits because it was idle too long
 pipe reaches end of file: the parent closes the write end on shutdown, and
 the kernel closes it when the parent dies in any way.
 
-This module must not import ``pymta.command_parser`` at import time (that
-module re-exports ``WorkerProcess``); the parser is imported where it is used.
+``pymta.command_parser`` re-exports ``WorkerProcess``, so this module uses
+the parser of ``pymta.parser`` and never imports ``pymta.command_parser``.
 """
 
 from __future__ import absolute_import
@@ -46,7 +46,9 @@ import threading
 
 from .compat import wire_bytes
 from .fdwait import FdWaiter, wait_for, _errno_of, _now
-from .replies import reply_for
+from .parser import ClientDisconnectedError, SMTPParser
+from .replies import reply_bytes, reply_for
+from .session import SMTPSession
 
 
 __all__ = ['WorkerProcess']
@@ -190,7 +192,7 @@ class _AcceptWaiter(object):
 
 # --- one connection ------------------------------------------------------------
 class SocketChannel(object):
-    """The channel an ``SMTPCommandParser`` writes to: it collects the reply
+    """The channel an ``SMTPParser`` writes to: it collects the reply
     lines (``write``) and whether the connection is to be closed
     (``close``); ``serve_connection`` sends them after each chunk of input."""
 
@@ -310,7 +312,7 @@ def _say_goodbye(connection, hostname, reply_name):
     client (best effort)."""
     code, text = reply_for(reply_name, host=hostname)
     try:
-        connection.send(wire_bytes('%d %s\r\n' % (code, text)), _DONTWAIT)
+        connection.send(reply_bytes(code, text), _DONTWAIT)
     except (IOError, OSError):
         pass
 
@@ -471,7 +473,7 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     block at once). ``set_nodelay``: False when the socket has TCP_NODELAY
     already (inherited from the listening socket). ``max_errors``,
     ``max_auth_failures``, ``default_max_message_size``: the limits of
-    ``SMTPCommandParser`` (None: none). ``on_session_end``: called once,
+    ``SMTPParser`` (None: none). ``on_session_end``: called once,
     before the client can tell that the session ended (before the last
     reply, the 421, or closing the connection); it must not raise.
 
@@ -480,7 +482,6 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
     a client does; a fault in pymta itself is logged and ends only this
     connection.
     """
-    from .command_parser import ClientDisconnectedError, SMTPCommandParser
     remote_ip, remote_port = remote_address[0], remote_address[1]
     channel = SocketChannel()
     hostname = primary_hostname or socket.getfqdn()
@@ -500,13 +501,11 @@ def serve_connection(connection, remote_address, deliverer, policy=None,
             connection.settimeout(0.0)
         if set_nodelay:
             _set_nodelay(connection)
-        parser = SMTPCommandParser(channel, remote_ip, remote_port, deliverer,
-                                   policy=policy, authenticator=authenticator,
-                                   primary_hostname=hostname,
-                                   max_errors=max_errors,
-                                   max_auth_failures=max_auth_failures,
-                                   default_max_message_size=(
-                                       default_max_message_size))
+        parser = SMTPParser(channel, remote_ip, remote_port, deliverer,
+                            policy=policy, authenticator=authenticator,
+                            primary_hostname=hostname, max_errors=max_errors,
+                            max_auth_failures=max_auth_failures,
+                            default_max_message_size=default_max_message_size)
         deadlines = _Deadlines(idle_timeout, max_data_seconds,
                                max_session_seconds)
         output = channel.take_output()
@@ -637,13 +636,11 @@ def prepare_core(rounds=10):
     eight runs of a function) instead of each building its own copy for its
     first clients. Returns the number of messages the core accepted (one per
     round)."""
-    from .command_parser import SMTPCommandParser
-    from .session import SMTPSession
     SMTPSession.build_tables()
     discard = _Discard()
     for _ in range(rounds):
-        parser = SMTPCommandParser(discard, '127.0.0.1', 0, discard,
-                                   primary_hostname='localhost')
+        parser = SMTPParser(discard, '127.0.0.1', 0, discard,
+                            primary_hostname='localhost')
         for chunk in _WARM_UP_DIALOGUE:
             parser.process_new_data(chunk)
     return discard.messages
@@ -794,7 +791,7 @@ class WorkerProcess(object):
       connection, exit if more than ``min_spare`` workers are idle
       (``WorkerBoard.retire``); None: never.
     * ``max_errors``, ``max_auth_failures``, ``default_max_message_size``:
-      the per-connection limits of ``SMTPCommandParser`` (None: none).
+      the per-connection limits of ``SMTPParser`` (None: none).
     """
 
     #: what waits for the next command or connection when ``spin_seconds``

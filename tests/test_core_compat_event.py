@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
-"""pymta.compat.PipeEvent, the Event of Python 2 (its timed waits sleep in
+"""pymta.fdwait.PipeEvent, the Event of Python 2 (its timed waits sleep in
 the kernel instead of polling), tested on every Python."""
 
 from __future__ import absolute_import
@@ -10,6 +10,7 @@ import threading
 import unittest
 
 from pymta import compat
+from pymta.fdwait import PipeEvent
 
 
 def open_fds():
@@ -19,27 +20,27 @@ def open_fds():
 class PipeEventTest(unittest.TestCase):
 
     def test_starts_cleared_and_a_timed_wait_then_times_out(self):
-        event = compat.PipeEvent()
+        event = PipeEvent()
         self.assertFalse(event.is_set())
         self.assertFalse(event.isSet())
         self.assertFalse(event.wait(0.01))
 
     def test_a_set_event_does_not_wait(self):
-        event = compat.PipeEvent()
+        event = PipeEvent()
         event.set()
         self.assertTrue(event.is_set())
         self.assertTrue(event.wait(0))
         self.assertTrue(event.wait())
 
     def test_clear(self):
-        event = compat.PipeEvent()
+        event = PipeEvent()
         event.set()
         event.clear()
         self.assertFalse(event.is_set())
         self.assertFalse(event.wait(0.01))
 
     def test_set_wakes_every_waiter(self):
-        event = compat.PipeEvent()
+        event = PipeEvent()
         results = []
         started = threading.Semaphore(0)
 
@@ -57,7 +58,7 @@ class PipeEventTest(unittest.TestCase):
         self.assertEqual([True, True, True], results)
 
     def test_an_untimed_wait_ends_when_set(self):
-        event = compat.PipeEvent()
+        event = PipeEvent()
         results = []
         thread = threading.Thread(target=lambda: results.append(event.wait()))
         thread.start()
@@ -68,18 +69,16 @@ class PipeEventTest(unittest.TestCase):
     @unittest.skipUnless(os.path.isdir('/proc/self/fd'), 'needs /proc')
     def test_waits_leave_no_file_descriptor_behind(self):
         before = open_fds()
-        event = compat.PipeEvent()
+        event = PipeEvent()
         for _ in range(20):
             event.wait(0.001)
         event.set()
         event.wait(1)
         self.assertEqual(before, open_fds())
 
-    def test_event_is_the_pipe_event_on_python_2_only(self):
-        if compat.PY2:
-            self.assertTrue(compat.Event is compat.PipeEvent)
-        else:
-            self.assertTrue(compat.Event is threading.Event)
+    def test_new_event_is_a_pipe_event_on_python_2_only(self):
+        expected = PipeEvent if compat.PY2 else type(threading.Event())
+        self.assertTrue(type(compat.new_event()) is expected)
 
 
 if __name__ == '__main__':

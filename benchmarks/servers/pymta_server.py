@@ -39,7 +39,7 @@ class NullDeliverer(IMessageDeliverer):
 
 
 class StandInCore(object):
-    """Takes the place of ``SMTPCommandParser`` for ``--stand-in-core``:
+    """Takes the place of ``SMTPParser`` for ``--stand-in-core``:
     answers smtp-source's fixed dialogue (EHLO, MAIL, RCPT, DATA, message,
     QUIT, with or without -d) from a script, without parsing, validating or
     delivering anything. The worker loop around it is pymta's own, so the
@@ -47,10 +47,14 @@ class StandInCore(object):
     server for anything else."""
 
     def __init__(self, channel, remote_ip, remote_port, deliverer,
-                 policy=None, authenticator=None, primary_hostname=None):
+                 policy=None, authenticator=None, primary_hostname=None,
+                 **limits):
         self.channel = channel
         self.in_data = False
         channel.write('220 localhost ESMTP stand-in\r\n')
+
+    def is_in_data_mode(self):
+        return self.in_data
 
     def process_new_data(self, data):
         write = self.channel.write
@@ -72,9 +76,9 @@ class StandInCore(object):
 
 
 def use_stand_in_core():
-    # serve_connection imports SMTPCommandParser from here when it runs
-    import pymta.command_parser
-    pymta.command_parser.SMTPCommandParser = StandInCore
+    # serve_connection builds the parser that pymta.worker imported
+    import pymta.worker
+    pymta.worker.SMTPParser = StandInCore
 
 
 def profile_accept_loops(directory):
