@@ -22,6 +22,7 @@ from __future__ import absolute_import
 import re
 
 from .api import PyMTAException
+from .commands import COMMANDS
 from .compat import native_from_wire, text_to_wire_bytes, unicode
 from .replies import reply_for, reply_lines
 from .session import SMTPSession
@@ -55,8 +56,17 @@ class ParserImplementation(object):
     on it, so a line splits the same in every state and the session alone
     decides whether the command is allowed."""
 
-    _MAIL_OR_RCPT = re.compile(r'^\s*(MAIL\s+FROM|RCPT\s+TO)\s*:(.*)$',
-                               re.IGNORECASE | re.DOTALL)
+    # 'MAIL FROM:...', 'RCPT TO:...': the keyword ends at the colon
+    _KEYWORD_WITH_COLON = re.compile(
+        r'^\s*(%s)\s*:(.*)$' % '|'.join(sorted(
+            command.verb + r'\s+' + command.keyword
+            for command in COMMANDS.values()
+            if command.keyword_ends_at_colon)),
+        re.IGNORECASE | re.DOTALL)
+    # 'AUTH PLAIN ...': the keyword (the mechanism) is the next word
+    _VERBS_WITH_WORD_KEYWORD = frozenset(
+        command.verb for command in COMMANDS.values()
+        if command.keyword and not command.keyword_ends_at_colon)
 
     def __init__(self, allowed_commands=()):
         self.allowed_commands = allowed_commands
@@ -65,7 +75,7 @@ class ParserImplementation(object):
         """``'RCPT TO:<a@x>'`` -> ``('RCPT TO', '<a@x>')``, ``'helo foo'`` ->
         ``('helo', 'foo')``, ``'AUTH PLAIN abc'`` -> ``('AUTH PLAIN', 'abc')``,
         ``'NOOP'`` -> ``('NOOP', None)``; the command as sent."""
-        match = self._MAIL_OR_RCPT.match(line)
+        match = self._KEYWORD_WITH_COLON.match(line)
         if match is not None:
             return match.group(1), (match.group(2).strip() or None)
         parts = line.strip().split(None, 1)
@@ -73,7 +83,8 @@ class ParserImplementation(object):
             return '', None
         command = parts[0]
         parameter = parts[1] if len(parts) > 1 else None
-        if command.upper() == 'AUTH' and parameter is not None:
+        if parameter is not None and \
+                command.upper() in self._VERBS_WITH_WORD_KEYWORD:
             mechanism_and_rest = parameter.split(None, 1)
             command = command + ' ' + mechanism_and_rest[0]
             parameter = mechanism_and_rest[1] if len(mechanism_and_rest) > 1 \

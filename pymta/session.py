@@ -11,19 +11,18 @@ the serial path and the unit tests.
 
 Every command goes through the same four steps:
 
-1. Is it a command at all?             no  -> 500 (504 for an unknown AUTH
-                                               mechanism, 501 for a verb
-                                               without its keyword)
-2. Does ``TRANSITIONS`` allow it now?  no  -> 503, state unchanged
-3. Does its schema accept the argument? no -> 501, state unchanged
-4. The command's handler asks the policy (``IMTAPolicy``), replies with the
-   default reply of ``pymta.replies`` or the policy's custom reply, and, if
-   the command was accepted, moves the state machine along its transition.
+1. Is it a command at all (``pymta.commands``)?  no -> 500 (504 for an
+                                        unknown AUTH mechanism, 501 for a
+                                        verb without its keyword)
+2. Does the state table (``pymta.states``) allow it now?  no -> 503
+3. Does its schema accept the argument?  no -> 501
+4. Its handler (named in its declaration) does the command's own work and
+   hands the policy question to ``_decide``, the one path of every policy
+   decision: ask the hook, close before the reply if told so, on accept
+   move the state machine along, send the policy's custom reply or the
+   default one (``pymta.replies``), close after the reply if told so.
 
-``TRANSITIONS`` below is the whole state table. Two flags ride along: ``esmtp``
-(set by EHLO: extensions and AUTH are allowed) and ``authenticated`` (set by a
-successful AUTH: the end of a message and RSET lead back to *authenticated*
-instead of *initialized*).
+Steps 1 to 3 change nothing when they refuse.
 
 A policy, deliverer or authenticator that raises (or a policy that returns
 something it may not) is a server-side fault: it is logged to the ``pymta``
@@ -32,8 +31,8 @@ logger, the client gets a 451 and the session stays where it was.
 Client input quoted in a reply (the 500, the 503, pycerberus' 501 texts)
 goes through ``replies.printable``. Every reply passes ``reply`` or
 ``multiline_reply``, which count the errors (500, 501, 503, 504) against
-``max_errors``; ``_authenticate`` counts bad credentials against
-``max_auth_failures``.
+``max_errors`` and bad credentials (``535 Bad username or password``)
+against ``max_auth_failures``.
 """
 
 from __future__ import absolute_import
@@ -43,107 +42,31 @@ import logging
 from pycerberus.errors import InvalidDataError
 
 from .api import PolicyDecision
+from .commands import COMMANDS, VERBS, VERBS_WITH_KEYWORD, usage_of
 from .compat import b64decode, basestring, wire_bytes
 from .model import Message, Peer
 from .replies import printable, reply_for
-from .statemachine import StateMachine
-from .validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
-                         MailFromSchema, RcptToSchema,
-                         SMTPCommandArgumentsSchema)
+from .states import build_state_machine
+from .validation import SMTPCommandArgumentsSchema
 
 
 __all__ = ['SMTPSession']
 
 log = logging.getLogger('pymta')
 
-_AFTER_HELO = ('initialized', 'if_not_authenticated')
-_AFTER_AUTH = ('authenticated', 'if_authenticated')
-
-# (from state, command, to state, condition, operations)
-TRANSITIONS = (
-    ('new', 'GREET', 'greeted', None, ()),
-    ('greeted', 'HELO', 'initialized', None, ()),
-    ('greeted', 'EHLO', 'initialized', None, ('set_esmtp',)),
-    ('initialized', 'AUTH PLAIN', 'authenticated', 'if_esmtp',
-        ('set_authenticated',)),
-    ('initialized', 'AUTH LOGIN', 'authenticated', 'if_esmtp',
-        ('set_authenticated',)),
-    ('initialized', 'MAIL FROM', 'sender_known', None, ()),
-    ('authenticated', 'MAIL FROM', 'sender_known', None, ()),
-    ('sender_known', 'RCPT TO', 'recipient_known', None, ()),
-    ('recipient_known', 'RCPT TO', 'recipient_known', None, ()),
-    ('recipient_known', 'DATA', 'receiving_message', None, ()),
-    # The end of the data ends the transaction, accepted or not.
-    ('receiving_message', 'MSGDATA') + _AFTER_HELO + ((),),
-    ('receiving_message', 'MSGDATA') + _AFTER_AUTH + ((),),
-    # RSET: back to the state after HELO/EHLO (and AUTH).
-    ('greeted', 'RSET', 'greeted', None, ()),
-    ('initialized', 'RSET', 'initialized', None, ()),
-    ('authenticated', 'RSET', 'authenticated', None, ()),
-    ('sender_known', 'RSET') + _AFTER_HELO + ((),),
-    ('sender_known', 'RSET') + _AFTER_AUTH + ((),),
-    ('recipient_known', 'RSET') + _AFTER_HELO + ((),),
-    ('recipient_known', 'RSET') + _AFTER_AUTH + ((),),
-    ('receiving_message', 'RSET') + _AFTER_HELO + ((),),
-    ('receiving_message', 'RSET') + _AFTER_AUTH + ((),),
-) + tuple(
-    # NOOP, HELP and QUIT work in every state but new and finished.
-    (state, command, (state if command != 'QUIT' else 'finished'), None, ())
-    for state in ('greeted', 'initialized', 'authenticated', 'sender_known',
-                  'recipient_known', 'receiving_message')
-    for command in ('NOOP', 'HELP', 'QUIT')
-)
-
 # Commands that never come from the client's command line.
 INTERNAL_COMMANDS = frozenset(['GREET', 'MSGDATA'])
-
-# Each command sent by a client: its argument schema and its handler.
-COMMANDS = {
-    'HELO': (HeloSchema, 'smtp_helo'),
-    'EHLO': (HeloSchema, 'smtp_ehlo'),
-    'AUTH PLAIN': (AuthPlainSchema, 'smtp_auth_plain'),
-    'AUTH LOGIN': (AuthLoginSchema, 'smtp_auth_login'),
-    'MAIL FROM': (MailFromSchema, 'smtp_mail_from'),
-    'RCPT TO': (RcptToSchema, 'smtp_rcpt_to'),
-    'DATA': (SMTPCommandArgumentsSchema, 'smtp_data'),
-    'RSET': (SMTPCommandArgumentsSchema, 'smtp_rset'),
-    'NOOP': (SMTPCommandArgumentsSchema, 'smtp_noop'),
-    'QUIT': (SMTPCommandArgumentsSchema, 'smtp_quit'),
-    'HELP': (None, 'smtp_help'),     # any argument
-}
-
-# Verbs that need a second word ('MAIL FROM:', 'AUTH PLAIN').
-_VERBS_WITH_KEYWORD = frozenset(name.split()[0] for name in COMMANDS
-                                if ' ' in name)
 
 # The replies that count as the client's errors (``max_errors``): unknown
 # command or line too long (500), bad syntax (501), out of order (503),
 # unknown AUTH mechanism (504).
 _ERROR_CODES = (500, 501, 503, 504)
+# The reply that counts as an AUTH failure (``max_auth_failures``).
+_AUTH_FAILED = reply_for('auth_failed')
 
 
 class _ServerFault(Exception):
     """A policy, deliverer or authenticator failed: answer 451."""
-
-
-def _build_state_machine():
-    machine = StateMachine(initial_state='new')
-    for from_state, command, to_state, condition, operations in TRANSITIONS:
-        machine.add(from_state, to_state, command, operations=operations,
-                    condition=condition)
-    return machine
-
-
-def _syntax_of(verb):
-    """'MAIL FROM:<address> [SIZE=<octets>]' for 'MAIL', from the schemas."""
-    lines = []
-    for name in sorted(COMMANDS):
-        schema_class = COMMANDS[name][0]
-        if name.split()[0] != verb:
-            continue
-        syntax = getattr(schema_class, 'syntax', '') if schema_class else ''
-        lines.append((verb + ' ' + syntax).strip())
-    return ' | '.join(lines)
 
 
 class SMTPSession(object):
@@ -185,7 +108,8 @@ class SMTPSession(object):
         self._peer = None
         self._message = None
         self._is_closed = False
-        # AUTH LOGIN exchange in progress: [username or None, decision]
+        # AUTH LOGIN exchange in progress: [username, or None before the
+        # client sent it]
         self._auth_login = None
 
     @classmethod
@@ -195,36 +119,29 @@ class SMTPSession(object):
         forks, so that its workers share them instead of each building its
         own for its first client."""
         if cls.__dict__.get('_state_machine_template') is None:
-            cls._state_machine_template = _build_state_machine()
-            cls._schemas = dict((name, schema_class())
-                                for name, (schema_class, _) in COMMANDS.items()
-                                if schema_class is not None)
+            cls._state_machine_template = build_state_machine()
+            cls._schemas = dict((name, command.schema())
+                                for name, command in COMMANDS.items()
+                                if command.schema is not None)
 
     # --- the parser's side ----------------------------------------------
     def new_connection(self, remote_ip, remote_port):
         """Run the connection policy and send the greeting."""
         self._peer = Peer(remote_ip, remote_port)
         self._message = Message(self._peer)
+
+        def greet():
+            self._command_parser.set_maximum_message_size(
+                self._max_message_size())
+            self.state.execute('GREET')
         try:
-            decision = self._ask_policy('accept_new_connection', self._peer)
-            if decision.close_connection_before_response():
-                self.close_connection()
-                return
-            if decision.is_command_acceptable():
-                self._command_parser.set_maximum_message_size(
-                    self._max_message_size())
-                self.state.execute('GREET')
-                default = reply_for('greeting', host=self._hostname(),
-                                    ip=remote_ip)
-            else:
-                default = reply_for('service_unavailable')
+            self._decide('accept_new_connection', (self._peer,),
+                         reply_for('greeting', host=self._hostname(),
+                                   ip=remote_ip),
+                         'service_unavailable', greet,
+                         close_if_rejected=True)
         except _ServerFault:
             self._send(reply_for('internal_error'))
-            self.close_connection()
-            return
-        self._send(self._reply_of(decision, default))
-        if not decision.is_command_acceptable() or \
-                decision.close_connection_after_response():
             self.close_connection()
 
     def handle_input(self, smtp_command, data=None):
@@ -265,7 +182,7 @@ class SMTPSession(object):
             # (credentials stay out of what deliverers see)
             self._message.unvalidated_input[name] = data
         try:
-            getattr(self, command[1])(arguments)
+            getattr(self, command.handler)(command, arguments)
         except _ServerFault:
             self._auth_login = None
             self._send(reply_for('internal_error'))
@@ -289,14 +206,15 @@ class SMTPSession(object):
         if exchange is None:
             self._send(reply_for('auth_not_in_progress'))
             return
-        username, decision = exchange
+        username = exchange[0]
         if username is None:
-            self._auth_login = [value, decision]
+            self._auth_login = [value]
             self._send(reply_for('auth_password_prompt'))
             return
         self._end_auth_login()
         try:
-            self._authenticate('AUTH LOGIN', username, value, decision)
+            self._send(self._authenticate('AUTH LOGIN', username, value) or
+                       reply_for('auth_ok'))
         except _ServerFault:
             self._send(reply_for('internal_error'))
 
@@ -318,6 +236,8 @@ class SMTPSession(object):
         self._command_parser.push(code, text)
         if code in _ERROR_CODES:
             self._count_error()
+        elif code == 535 and text == _AUTH_FAILED[1]:
+            self._count_auth_failure()
 
     def multiline_reply(self, code, lines):
         self._command_parser.multiline_push(code, lines)
@@ -415,120 +335,106 @@ class SMTPSession(object):
             return decision.get_custom_reply()
         return default
 
-    def _decide(self, method_name, args, accepted, rejected, on_accept=None):
-        """Ask the policy, run ``on_accept`` if it accepts, send the reply
-        (``accepted``, or the default reply named ``rejected``: built only
-        when needed) and close the connection if the decision says so."""
+    def _decide(self, hook, args, accepted, rejected, on_accept=None,
+                close_if_rejected=False):
+        """The one path of every policy decision. Ask the policy's ``hook``
+        (with ``args``); if the decision says close before the reply, close;
+        if it accepts, run ``on_accept`` (which may return a reply that
+        replaces the accepted one: AUTH's 535 for bad credentials); send
+        the policy's custom reply or the default (``accepted``, a reply;
+        ``rejected``, the name of one: built only when needed); close if the
+        decision says so, or it rejected and ``close_if_rejected``."""
         if self._policy is None:
             # Without a policy every command is accepted with its default
             # reply: no decision to build and ask.
-            if on_accept is not None:
-                on_accept()
-            self._send(accepted)
+            reply = on_accept() if on_accept is not None else None
+            self._send(reply or accepted)
             return
-        decision = self._ask_policy(method_name, *args)
+        decision = self._ask_policy(hook, *args)
         if decision.close_connection_before_response():
             self.close_connection()
             return
-        if decision.is_command_acceptable():
-            if on_accept is not None:
-                on_accept()
-            default = accepted
+        is_accepted = decision.is_command_acceptable()
+        if is_accepted:
+            reply = on_accept() if on_accept is not None else None
+            if reply is None:
+                reply = self._reply_of(decision, accepted)
         else:
-            default = reply_for(rejected)
-        self._send(self._reply_of(decision, default))
-        if decision.close_connection_after_response():
+            reply = self._reply_of(decision, reply_for(rejected))
+        self._send(reply)
+        if decision.close_connection_after_response() or \
+                (close_if_rejected and not is_accepted):
             self.close_connection()
 
-    # --- the commands -----------------------------------------------------
-    def smtp_helo(self, arguments):
+    # --- the commands (declared in pymta.commands) ---------------------
+    def smtp_helo(self, command, arguments):
         helo = arguments['helo']
 
         def accept():
             self._message.smtp_helo = helo
-            self.state.execute('HELO')
-        self._decide('accept_helo', (helo, self._message),
-                     reply_for('helo_ok', host=self._hostname()),
-                     'administrative_prohibition', accept)
+            self.state.execute(command.name)
+        self._decide(command.hook, (helo, self._message),
+                     reply_for(command.accepted, host=self._hostname()),
+                     command.rejected, accept)
 
-    def smtp_ehlo(self, arguments):
+    def smtp_ehlo(self, command, arguments):
         helo = arguments['helo']
         lines = [self._hostname()] + self.get_ehlo_lines() + ['HELP']
 
         def accept():
             self._message.smtp_helo = helo
-            self.state.execute('EHLO')
-        self._decide('accept_ehlo', (helo, self._message),
-                     (reply_for('ehlo_ok')[0], lines),
-                     'administrative_prohibition', accept)
+            self.state.execute(command.name)
+        self._decide(command.hook, (helo, self._message),
+                     (reply_for(command.accepted)[0], lines),
+                     command.rejected, accept)
 
-    def smtp_auth_plain(self, arguments):
+    def smtp_auth_plain(self, command, arguments):
         if self._authenticator is None:
             self._send(reply_for('auth_not_available'))
             return
         username, password = arguments['username'], arguments['password']
-        decision = self._ask_policy('accept_auth_plain', username, password,
-                                    self._message)
-        if self._policy_rejected(decision):
-            return
-        self._authenticate('AUTH PLAIN', username, password, decision)
+        self._decide(command.hook, (username, password, self._message),
+                     reply_for(command.accepted), command.rejected,
+                     lambda: self._authenticate(command.name, username,
+                                                password))
 
-    def smtp_auth_login(self, arguments):
+    def smtp_auth_login(self, command, arguments):
         if self._authenticator is None:
             self._send(reply_for('auth_not_available'))
             return
         username = arguments['username']
-        decision = self._ask_policy('accept_auth_login', username,
-                                    self._message)
-        if self._policy_rejected(decision):
-            return
-        # A custom reply replaces the prompt, as it replaces the default reply
-        # of any other command; the exchange's final reply is the default.
-        self._auth_login = [username, PolicyDecision(True)]
-        self._command_parser.switch_to_auth_login_mode()
+
+        def start_exchange():
+            self._auth_login = [username]
+            self._command_parser.switch_to_auth_login_mode()
+        # The prompt is the accepted reply here (a custom reply replaces
+        # it); the exchange's last reply is the default one.
         prompt = 'auth_username_prompt' if username is None \
             else 'auth_password_prompt'
-        self._send(self._reply_of(decision, reply_for(prompt)))
-        if decision.close_connection_after_response():
-            self.close_connection()
+        self._decide(command.hook, (username, self._message),
+                     reply_for(prompt), command.rejected, start_exchange)
 
-    def _policy_rejected(self, decision):
-        """Handle a decision that ends the command here (close before the
-        reply, or a rejection); True if it did."""
-        if decision.close_connection_before_response():
-            self.close_connection()
-            return True
-        if decision.is_command_acceptable():
-            return False
-        self._send(self._reply_of(decision,
-                                  reply_for('administrative_prohibition')))
-        if decision.close_connection_after_response():
-            self.close_connection()
-        return True
-
-    def _authenticate(self, command, username, password, decision):
+    def _authenticate(self, command_name, username, password):
+        """Check the credentials: on success the state moves and None is
+        returned, else the 535 reply."""
         try:
             is_valid = self._authenticator.authenticate(username, password,
                                                         self._peer)
         except Exception:
             log.exception('authenticator raised')
             raise _ServerFault()
-        if is_valid:
-            self.state.execute(command)
-            self._message.username = username
-            self._send(self._reply_of(decision, reply_for('auth_ok')))
-        else:
-            self._send(reply_for('auth_failed'))
-            self._count_auth_failure()
-        if decision.close_connection_after_response():
-            self.close_connection()
+        if not is_valid:
+            return _AUTH_FAILED
+        self.state.execute(command_name)
+        self._message.username = username
+        return None
 
     def _end_auth_login(self):
         self._auth_login = None
         if not self._is_closed:
             self._command_parser.switch_to_command_mode()
 
-    def smtp_mail_from(self, arguments):
+    def smtp_mail_from(self, command, arguments):
         size = arguments.get('size')
         if size is not None:
             max_size = self._max_message_size()
@@ -539,25 +445,25 @@ class SMTPSession(object):
 
         def accept():
             self._message.smtp_from = sender
-            self.state.execute('MAIL FROM')
-        self._decide('accept_from', (sender, self._message), reply_for('ok'),
-                     'administrative_prohibition', accept)
+            self.state.execute(command.name)
+        self._decide(command.hook, (sender, self._message),
+                     reply_for(command.accepted), command.rejected, accept)
 
-    def smtp_rcpt_to(self, arguments):
+    def smtp_rcpt_to(self, command, arguments):
         recipient = arguments['email']
 
         def accept():
             self._message.smtp_to.append(recipient)
-            self.state.execute('RCPT TO')
-        self._decide('accept_rcpt_to', (recipient, self._message),
-                     reply_for('ok'), 'relay_not_permitted', accept)
+            self.state.execute(command.name)
+        self._decide(command.hook, (recipient, self._message),
+                     reply_for(command.accepted), command.rejected, accept)
 
-    def smtp_data(self, arguments):
+    def smtp_data(self, command, arguments):
         def accept():
-            self.state.execute('DATA')
+            self.state.execute(command.name)
             self._command_parser.switch_to_data_mode()
-        self._decide('accept_data', (self._message,), reply_for('start_data'),
-                     'administrative_prohibition', accept)
+        self._decide(command.hook, (self._message,),
+                     reply_for(command.accepted), command.rejected, accept)
 
     def _handle_message_data(self, msg_data):
         if not self.state.can_execute('MSGDATA'):
@@ -603,27 +509,26 @@ class SMTPSession(object):
         self._message = Message(self._peer, smtp_helo=previous.smtp_helo,
                                 username=previous.username)
 
-    def smtp_rset(self, arguments):
-        self.state.execute('RSET')
+    def smtp_rset(self, command, arguments):
+        self.state.execute(command.name)
         self._new_message()
         # (a session driven directly may get RSET while receiving a message)
         self._command_parser.switch_to_command_mode()
-        self._send(reply_for('reset_ok'))
+        self._send(reply_for(command.accepted))
 
-    def smtp_noop(self, arguments):
-        self._send(reply_for('ok'))
+    def smtp_noop(self, command, arguments):
+        self._send(reply_for(command.accepted))
 
-    def smtp_help(self, argument):
+    def smtp_help(self, command, argument):
+        code, first_line = reply_for(command.accepted)
         verb = (argument or '').strip().upper()
-        if verb and verb in set(name.split()[0] for name in COMMANDS):
-            self.reply(reply_for('help')[0], _syntax_of(verb))
+        if verb in VERBS:
+            self.reply(code, usage_of(verb))
             return
-        verbs = sorted(set(name.split()[0] for name in COMMANDS))
-        code, first_line = reply_for('help')
-        self.multiline_reply(code, [first_line, ' '.join(verbs)])
+        self.multiline_reply(code, [first_line, ' '.join(VERBS)])
 
-    def smtp_quit(self, arguments):
-        self._send(reply_for('closing', host=self._hostname()))
+    def smtp_quit(self, command, arguments):
+        self._send(reply_for(command.accepted, host=self._hostname()))
         self.close_connection()
 
     # --- errors -----------------------------------------------------------
@@ -631,8 +536,8 @@ class SMTPSession(object):
         verb = name.split()[0] if name else ''
         if verb == 'AUTH' and name != 'AUTH':
             self._send(reply_for('auth_unknown_mechanism'))
-        elif verb in _VERBS_WITH_KEYWORD:
-            self._send(reply_for('syntax_usage', command=_syntax_of(verb)))
+        elif verb in VERBS_WITH_KEYWORD:
+            self._send(reply_for('syntax_usage', command=usage_of(verb)))
         else:
             self._send(reply_for('unknown_command',
                                  command=printable(smtp_command)))

@@ -4,8 +4,8 @@ schemas.
 
 Each schema parses the argument string of one command (arguments separated by
 whitespace) into a dict, or raises pycerberus' ``InvalidDataError`` whose
-``msg()`` is the text of the 501 reply. ``syntax`` says the same for humans
-(HELP and the 501 for a verb without its keyword). Schemas are built once per
+``msg()`` is the text of the 501 reply (the usage for humans is declared
+with each command in ``pymta.commands``). Schemas are built once per
 session class and reused: they hold no per-command state.
 """
 
@@ -48,7 +48,6 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
     arguments (NOOP, RSET, QUIT, DATA)."""
 
     allow_additional_parameters = False
-    syntax = ''
 
     def messages(self):
         return {'additional_item':
@@ -235,7 +234,6 @@ class HeloSchema(SMTPCommandArgumentsSchema):
     helo = StringValidator(strip=True, messages={
         'empty': 'Missing argument: the domain or address literal of the client'})
     parameter_order = ('helo',)
-    syntax = '<domain or [address literal]>'
 
 
 class _SizeValidator(IntegerValidator):
@@ -272,7 +270,6 @@ class MailFromSchema(SMTPCommandArgumentsSchema):
         'too_low': 'Invalid size: Must be %(min)d or greater.',
     })
     parameter_order = ('email',)
-    syntax = 'FROM:<address> [SIZE=<octets>]'
 
     def messages(self):
         return {
@@ -313,7 +310,6 @@ class RcptToSchema(SMTPCommandArgumentsSchema):
 
     email = SMTPEmailValidator(allow_postmaster=True)
     parameter_order = ('email',)
-    syntax = 'TO:<address>'
 
 
 class Base64TextValidator(Validator):
@@ -355,7 +351,6 @@ class AuthPlainSchema(_GarbledOnExtraArguments):
 
     credentials = _AuthPlainCredentialsValidator()
     parameter_order = ('credentials',)
-    syntax = 'PLAIN <base64 of [authzid]\\0username\\0password>'
 
     def process(self, value, context=None):
         result = super(AuthPlainSchema, self).process(value, context=context)
@@ -371,4 +366,3 @@ class AuthLoginSchema(_GarbledOnExtraArguments):
 
     username = Base64TextValidator(required=False)
     parameter_order = ('username',)
-    syntax = 'LOGIN [<base64 username>]'

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+"""Every SMTP command a client may send, declared once.
+
+A declaration says everything about a command but how it is carried out:
+how the client spells it (verb, keyword), the schema that validates its
+argument (pymta.validation, pycerberus), its usage (for HELP and the 501 of a
+verb sent without its keyword), the policy hook it asks (an ``IMTAPolicy``
+method, None: none), the names of its default replies in ``pymta.replies``
+(accepted, rejected) and the ``SMTPSession`` method (handler) that carries
+it out. Where it may come in the dialogue is the state table's business
+(``pymta.states``).
+
+To add a command: one ``Command(...)`` here, one handler method in
+``SMTPSession``, and its row(s) in ``pymta.states``.
+"""
+
+from __future__ import absolute_import
+
+from .validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
+                         MailFromSchema, RcptToSchema,
+                         SMTPCommandArgumentsSchema)
+
+
+__all__ = ['COMMANDS', 'Command', 'usage_of']
+
+
+class Command(object):
+    """One SMTP command (see the module docstring)."""
+
+    __slots__ = ('name', 'verb', 'keyword', 'keyword_ends_at_colon',
+                 'schema', 'usage', 'hook', 'accepted', 'rejected', 'handler')
+
+    def __init__(self, name, schema, usage, hook, accepted, rejected,
+                 handler):
+        #: the name the session and the state table use ('MAIL FROM')
+        self.name = name
+        words = name.split()
+        #: the first word the client sends ('MAIL')
+        self.verb = words[0]
+        #: the second word, if any ('FROM'; the AUTH mechanism)
+        self.keyword = words[1] if len(words) > 1 else None
+        #: the pycerberus schema class of the argument (None: any argument)
+        self.schema = schema
+        #: the argument syntax for humans ('FROM:<address> ...')
+        self.usage = usage
+        #: 'MAIL FROM:<a>': the argument follows the keyword's colon;
+        #: otherwise (the AUTH mechanism) it follows after whitespace
+        self.keyword_ends_at_colon = self.keyword is not None and \
+            usage.startswith(self.keyword + ':')
+        #: the IMTAPolicy method asked (None: the command asks no policy)
+        self.hook = hook
+        #: the names of the default replies in pymta.replies
+        self.accepted = accepted
+        self.rejected = rejected
+        #: the SMTPSession method that carries the command out
+        self.handler = handler
+
+    def __repr__(self):
+        return 'Command(%r)' % (self.name,)
+
+
+_NO_ARGUMENT = SMTPCommandArgumentsSchema
+
+#: name -> Command, for every command a client may send
+COMMANDS = dict((command.name, command) for command in (
+    Command('HELO', HeloSchema, '<domain or [address literal]>',
+            'accept_helo', 'helo_ok', 'administrative_prohibition',
+            'smtp_helo'),
+    Command('EHLO', HeloSchema, '<domain or [address literal]>',
+            'accept_ehlo', 'ehlo_ok', 'administrative_prohibition',
+            'smtp_ehlo'),
+    Command('AUTH PLAIN', AuthPlainSchema,
+            'PLAIN <base64 of [authzid]\\0username\\0password>',
+            'accept_auth_plain', 'auth_ok', 'administrative_prohibition',
+            'smtp_auth_plain'),
+    Command('AUTH LOGIN', AuthLoginSchema, 'LOGIN [<base64 username>]',
+            'accept_auth_login', 'auth_ok', 'administrative_prohibition',
+            'smtp_auth_login'),
+    Command('MAIL FROM', MailFromSchema, 'FROM:<address> [SIZE=<octets>]',
+            'accept_from', 'ok', 'administrative_prohibition',
+            'smtp_mail_from'),
+    Command('RCPT TO', RcptToSchema, 'TO:<address>',
+            'accept_rcpt_to', 'ok', 'relay_not_permitted', 'smtp_rcpt_to'),
+    Command('DATA', _NO_ARGUMENT, '', 'accept_data', 'start_data',
+            'administrative_prohibition', 'smtp_data'),
+    Command('RSET', _NO_ARGUMENT, '', None, 'reset_ok', None, 'smtp_rset'),
+    Command('NOOP', _NO_ARGUMENT, '', None, 'ok', None, 'smtp_noop'),
+    Command('QUIT', _NO_ARGUMENT, '', None, 'closing', None, 'smtp_quit'),
+    Command('HELP', None, '', None, 'help', None, 'smtp_help'),
+))
+
+#: the verbs, sorted (HELP lists them)
+VERBS = sorted(set(command.verb for command in COMMANDS.values()))
+
+#: verbs that need their keyword ('MAIL' needs 'FROM:', 'AUTH' a mechanism)
+VERBS_WITH_KEYWORD = frozenset(command.verb for command in COMMANDS.values()
+                               if command.keyword is not None)
+
+
+def usage_of(verb):
+    """``'MAIL FROM:<address> [SIZE=<octets>]'`` for ``'MAIL'``; the usages
+    of a verb's commands joined by `` | `` (``AUTH``)."""
+    usages = []
+    for name in sorted(COMMANDS):
+        command = COMMANDS[name]
+        if command.verb == verb:
+            usages.append((verb + ' ' + command.usage).strip())
+    return ' | '.join(usages)

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+"""pymta.states: the state table of the SMTP dialogue, its machine and its
+rendering (docs/state-table.txt must be current)."""
+from __future__ import absolute_import, print_function
+
+import io
+import os
+import unittest
+
+from pymta import states
+from pymta.commands import COMMANDS
+
+
+DOCS_TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          os.pardir, 'docs', 'state-table.txt')
+
+#: SPEC section 4's table: state -> the commands allowed there (flags off)
+ALLOWED = {
+    'new': set(['GREET']),
+    'greeted': set(['HELO', 'EHLO', 'RSET', 'NOOP', 'HELP', 'QUIT']),
+    'initialized': set(['MAIL FROM', 'RSET', 'NOOP', 'HELP', 'QUIT']),
+    'authenticated': set(['MAIL FROM', 'RSET', 'NOOP', 'HELP', 'QUIT']),
+    'sender_known': set(['RCPT TO', 'RSET', 'NOOP', 'HELP', 'QUIT']),
+    'recipient_known': set(['RCPT TO', 'DATA', 'RSET', 'NOOP', 'HELP',
+                            'QUIT']),
+    'receiving_message': set(['MSGDATA', 'RSET', 'NOOP', 'HELP', 'QUIT']),
+}
+
+
+class StateTableTest(unittest.TestCase):
+    def test_the_rendering_in_docs_is_current(self):
+        with io.open(DOCS_TABLE, encoding='utf-8') as table_file:
+            on_disk = table_file.read()
+        self.assertEqual(states.render(), on_disk,
+                         'docs/state-table.txt is out of date: write '
+                         'pymta.states.render() into it')
+
+    def test_the_rendering_names_every_transition(self):
+        text = states.render()
+        for state, commands in states.TRANSITIONS.items():
+            for command in commands:
+                self.assertTrue(any(line.split()[:2] == [state] + command.split()[:1]
+                                    for line in text.splitlines()),
+                                (state, command))
+
+    def test_the_machine_allows_what_the_spec_says(self):
+        machine = states.build_state_machine()
+        for state, allowed in ALLOWED.items():
+            machine.set_state(state)
+            self.assertEqual(allowed, machine.allowed_actions(), state)
+
+    def test_auth_needs_esmtp_and_sets_authenticated(self):
+        machine = states.build_state_machine()
+        machine.set_state('initialized')
+        machine.set_flag('esmtp')
+        self.assertTrue(machine.can_execute('AUTH PLAIN'))
+        machine.execute('AUTH LOGIN')
+        self.assertEqual('authenticated', machine.state())
+        self.assertTrue(machine.is_set('authenticated'))
+        self.assertFalse(machine.can_execute('AUTH PLAIN'))
+
+    def test_ready_means_back_to_after_helo_and_auth(self):
+        for flags, expected in (((), 'initialized'),
+                                (('authenticated',), 'authenticated')):
+            for state, command in (('receiving_message', 'MSGDATA'),
+                                   ('recipient_known', 'RSET'),
+                                   ('sender_known', 'RSET')):
+                machine = states.build_state_machine()
+                for flag in flags:
+                    machine.set_flag(flag)
+                machine.set_state(state)
+                machine.execute(command)
+                self.assertEqual(expected, machine.state(), (flags, state))
+
+    def test_ehlo_sets_esmtp_and_quit_finishes(self):
+        machine = states.build_state_machine()
+        machine.execute('GREET')
+        machine.execute('EHLO')
+        self.assertTrue(machine.is_set('esmtp'))
+        machine.execute('QUIT')
+        self.assertEqual('finished', machine.state())
+        self.assertEqual(set(), machine.allowed_actions())
+
+    def test_every_command_of_the_table_is_declared_or_internal(self):
+        names = set(states.IN_EVERY_STATE)
+        for commands in states.TRANSITIONS.values():
+            names.update(commands)
+        self.assertEqual(set(COMMANDS), names - set(['GREET', 'MSGDATA']))
+
+
+if __name__ == '__main__':
+    unittest.main()
