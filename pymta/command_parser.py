@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-"""The legacy home of the command parser (SPEC section 6): ``SMTPCommandParser``,
-``ParserImplementation``, ``ClientDisconnectedError`` and ``WorkerProcess``.
+"""The legacy home of the command parser (SPEC section 6):
+``SMTPCommandParser``, ``ParserImplementation``, ``ClientDisconnectedError``
+and ``WorkerProcess``.
 
 The parser itself is ``pymta.parser.SMTPParser`` (sans I/O); the one thing
 ``SMTPCommandParser`` adds is the legacy default of ``primary_hostname``,

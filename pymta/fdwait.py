@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """Waiting for file descriptors: ``poll`` where the platform has it, else
 ``select``, with interrupted waits resumed for the time left. Used by the
-server loops (``pymta.worker``, ``pymta.mta``) and by ``PipeEvent``, the
-Event of Python 2 (see ``pymta.compat.new_event``)."""
+server loops (``pymta.connection_loop``, ``pymta.worker``,
+``pymta.worker_pool`` and what they are made of) and by ``PipeEvent``, the Event of Python 2 (see
+``pymta.compat.new_event``)."""
 
 from __future__ import absolute_import
 

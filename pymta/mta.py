@@ -1,50 +1,51 @@
 # -*- coding: utf-8 -*-
 """The server: ``PythonMTA`` binds, listens and serves SMTP connections.
 
-Two ways of serving, one session and parser (see ``pymta.worker``):
+Two ways of serving, one session and parser (see ``pymta.worker`` for the
+accept loop both run, ``pymta.connection_loop`` for serving one connection):
 
 * **Fork path** (``serve_forever()``, where ``multiprocessing`` imports):
   worker processes, started with the ``fork`` start method, accept on the
   shared listening socket themselves and serve one connection at a time
   each, so a policy may block without holding up other connections. The
-  parent process only keeps the pool: it starts workers as load needs them
-  (keeping ``min_spare_workers`` idle ones, at most ``max_workers``; idle
-  ones beyond that exit after ``idle_worker_seconds``), replaces a worker
-  that died, answers new clients with ``421 ... too busy`` itself while all
-  ``max_workers`` are busy, and on shutdown closes the *lifeline* pipe
-  whose end of file stops every worker (the kernel closes it too when the
-  parent dies in any way, so workers never outlive it). Before it forks,
-  the parent runs the SMTP core once on a canned dialogue
-  (``worker.prepare_core``), so that workers inherit it built and warm.
-  Each new worker closes what the parent keeps open for its siblings.
+  parent process only keeps the pool (``pymta.worker_pool.WorkerPool``):
+  it starts workers as load needs them (keeping ``min_spare_workers`` idle
+  ones, at most ``max_workers``; idle ones beyond that exit after
+  ``idle_worker_seconds``), replaces a worker that died, answers new
+  clients with ``421 ... too busy`` itself while all ``max_workers`` are
+  busy, and on shutdown closes the *lifeline* pipe whose end of file
+  stops every worker (the kernel closes it too when the parent dies in
+  any way, so workers never outlive it). Before it forks, the parent runs
+  the SMTP core once on a canned dialogue (``pymta.warm_up.prepare_core``),
+  so that workers inherit it built and warm. Each new worker closes what
+  the parent keeps open for its siblings.
 * **Serial path** (``serve_forever(use_multiprocessing=False)``, or where
   ``import multiprocessing`` fails): one connection at a time, in the
   thread that called ``serve_forever``.
 
 ``shutdown_server()`` wakes the serving thread through a socket pair (no
-polling interval); it may be called from any thread and from a signal
-handler.
+polling interval, see ``pymta.wakeup``); it may be called from any thread
+and from a signal handler.
+
+What is the same for every connection (the host name, the limits) is
+gathered once per ``serve_forever()`` in a ``ConnectionSettings`` that the
+workers hand to ``serve_connection`` unchanged.
 """
 
 from __future__ import absolute_import
 
-import errno
 import logging
-import os
 import signal
 import socket
 import threading
 
-from .compat import fds_kept_for_process, fork_context, \
-    import_multiprocessing, new_event
-from .fdwait import wait_for, _errno_of, _now
-from .worker import WorkerBoard, WorkerProcess, prepare_core, \
-    turn_away_connection
-
-try:
-    import fcntl
-except ImportError:     # not POSIX
-    fcntl = None
+from .compat import fork_context, import_multiprocessing, new_event
+from .connection_settings import ConnectionSettings
+from .fdwait import _now
+from .sockets import set_close_on_exec
+from .wakeup import install_signal_wakeup, wakeup_pair
+from .worker import WorkerProcess
+from .worker_pool import WorkerPool
 
 
 __all__ = ['PythonMTA']
@@ -129,7 +130,7 @@ class PythonMTA(object):
     * ``serial_spin_seconds`` (0.0002): on the serial path, how long to
       busy-wait for the client's next command (or the next connection)
       before blocking, while clients answer that fast and no other thread
-      runs in the process (see ``pymta.worker.Spinner``); 0: never spin.
+      runs in the process (see ``pymta.spinner.Spinner``); 0: never spin.
     * ``max_errors`` (20): after this many error replies on one connection
       (500, 501, 503, 504: unknown commands, bad syntax, commands out of
       order, unknown AUTH mechanisms, lines too long) the client gets
@@ -229,15 +230,17 @@ class PythonMTA(object):
             try:
                 if self.primary_hostname is None:
                     self.primary_hostname = socket.getfqdn()
-                wakeup_receiver, self._wakeup_sender = _wakeup_pair()
-                signal_wakeup_installed = _install_signal_wakeup(
+                settings = self._connection_settings()
+                wakeup_receiver, self._wakeup_sender = wakeup_pair()
+                signal_wakeup_installed = install_signal_wakeup(
                     self._wakeup_sender.fileno())
                 listen_socket = self._listen()
                 if context is None:
-                    self._serve_serially(listen_socket, wakeup_receiver)
+                    self._serve_serially(listen_socket, wakeup_receiver,
+                                         settings)
                 else:
-                    _WorkerPool(self, context, listen_socket,
-                                wakeup_receiver).serve()
+                    WorkerPool(self, context, listen_socket, wakeup_receiver,
+                               settings).serve()
             except KeyboardInterrupt:
                 log.info('interrupted, stopping')
             except Exception as e:
@@ -330,7 +333,7 @@ class PythonMTA(object):
         family, type_, proto, _, address = (ipv4 or infos)[0]
         listen_socket = socket.socket(family, type_, proto)
         try:
-            _set_close_on_exec(listen_socket.fileno())
+            set_close_on_exec(listen_socket.fileno())
             listen_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listen_socket.bind(address)
             listen_socket.listen(max(socket.SOMAXCONN, 128))
@@ -354,27 +357,37 @@ class PythonMTA(object):
             self.bind_error = error
             self._state_changed.set()
 
-    def _new_worker(self, **kwargs):
-        return WorkerProcess(
-            kwargs.pop('listen_socket'), self.deliverer_class,
-            policy_class=self.policy_class,
-            authenticator_class=self.authenticator_class,
-            primary_hostname=self.primary_hostname,
-            session_timeout=self.session_timeout,
+    def _connection_settings(self):
+        """The ``ConnectionSettings`` of this ``serve_forever()`` run, from
+        the keyword arguments as they are now (once
+        ``primary_hostname`` is known)."""
+        return ConnectionSettings(
+            hostname=self.primary_hostname,
+            command_timeout=self.session_timeout,
+            max_data_seconds=self.max_data_seconds,
+            max_session_seconds=self.max_session_seconds,
             max_errors=self.max_errors,
             max_auth_failures=self.max_auth_failures,
-            default_max_message_size=self.default_max_message_size,
-            max_data_seconds=self.max_data_seconds,
-            max_session_seconds=self.max_session_seconds, **kwargs)
+            default_max_message_size=self.default_max_message_size)
 
-    def _serve_serially(self, listen_socket, wakeup_receiver):
-        worker = self._new_worker(listen_socket=listen_socket,
+    def _new_worker(self, listen_socket, settings, spin_seconds=0,
+                    pool_link=None):
+        """The ``WorkerProcess`` of the serial path, or of one worker
+        process of the fork path (``pool_link``)."""
+        return WorkerProcess(listen_socket, self.deliverer_class,
+                             policy_class=self.policy_class,
+                             authenticator_class=self.authenticator_class,
+                             settings=settings, spin_seconds=spin_seconds,
+                             pool_link=pool_link)
+
+    def _serve_serially(self, listen_socket, wakeup_receiver, settings):
+        worker = self._new_worker(listen_socket, settings,
                                   spin_seconds=self.serial_spin_seconds)
         worker.build()
         self._set_listening()
         if not self._stop_requested:
             # the wake-up socket also wakes this thread for every signal
-            # (see _install_signal_wakeup): only the flag means stop
+            # (see install_signal_wakeup): only the flag means stop
             worker.accept_loop(wakeup_receiver.fileno(),
                                is_stopping=lambda: self._stop_requested)
 
@@ -401,298 +414,3 @@ class PythonMTA(object):
         if self._stop_requested:
             raise KeyboardInterrupt()
         self.shutdown_server()
-
-
-class _Worker(object):
-    __slots__ = ('process', 'slot', 'is_ready', 'is_retiring')
-
-    def __init__(self, process, slot):
-        self.process = process
-        self.slot = slot
-        self.is_ready = False
-        self.is_retiring = False
-
-
-class _WorkerPool(object):
-    """The parent's side of the fork path: starts, watches, replaces and
-    finally stops the worker processes; while all ``max_workers`` are busy
-    it accepts new clients itself, to answer them ``421 ... too busy``."""
-
-    def __init__(self, mta, context, listen_socket, wakeup_receiver):
-        self.mta = mta
-        self.context = context
-        self.listen_socket = listen_socket
-        self.wakeup_receiver = wakeup_receiver
-        self.workers = {}           # status pipe read fd -> _Worker
-        self.board = WorkerBoard(context.RawArray('b', mta.max_workers),
-                                 _shared_lock(context), mta.min_spare_workers)
-        self.lifeline_fd = None     # read end, inherited by the workers
-        self.lifeline_sender = None
-        self.failed_starts = 0
-        self.retry_at = None
-        self.stopping = False
-        self.turned_away = 0        # clients turned away since the warning
-        self.warned_at = None
-        self.turn_away_paused_until = None  # after an error of accept()
-
-    def serve(self):
-        # (what each worker would otherwise build for its first clients;
-        # no user code runs)
-        prepare_core()
-        # (the workers make it non-blocking as well: the flag is shared)
-        self.listen_socket.setblocking(False)
-        self.lifeline_fd, self.lifeline_sender = _pipe()
-        try:
-            self.mta._set_listening()
-            self._watch()
-        finally:
-            self._stop_workers()
-
-    def _watch(self):
-        wakeup_fd = self.wakeup_receiver.fileno()
-        listen_fd = self.listen_socket.fileno()
-        while not self.mta._stop_requested:
-            self._start_workers_as_needed()
-            wake_at = self.retry_at
-            fds = [wakeup_fd] + list(self.workers)
-            # The listening socket only while no worker can take a client
-            # (a worker that leaves none idle wakes this loop); once one is
-            # idle again the next round leaves it to the workers.
-            if self._all_busy():
-                paused_until = self.turn_away_paused_until
-                if paused_until is not None and _now() < paused_until:
-                    if wake_at is None or paused_until < wake_at:
-                        wake_at = paused_until
-                else:
-                    fds.append(listen_fd)
-            timeout = None
-            if wake_at is not None:
-                timeout = max(0.0, wake_at - _now())
-            readable, _ = wait_for(fds, (), timeout)
-            for fd in readable:
-                if fd == wakeup_fd:
-                    _drain(self.wakeup_receiver)
-                elif fd == listen_fd:
-                    # (looked at again right before accepting)
-                    if self._all_busy():
-                        self._turn_away()
-                else:
-                    self._read_status(fd)
-
-    def _all_busy(self):
-        """Every worker the pool may have is running and none is idle."""
-        if len(self.workers) < self.mta.max_workers:
-            return False
-        for worker in self.workers.values():
-            if not worker.is_ready or worker.is_retiring:
-                return False
-        return self.board.idle_workers() == 0
-
-    def _turn_away(self):
-        try:
-            address = turn_away_connection(self.listen_socket,
-                                           self.mta.primary_hostname)
-        except (IOError, OSError) as e:
-            # (e.g. EMFILE: the connection stays pending; looking again at
-            # once would spin)
-            log.error('cannot accept a connection to turn it away: %s', e)
-            self.turn_away_paused_until = _now() + 0.1
-            return
-        if address is None:
-            return
-        self.turned_away += 1
-        now = _now()
-        # (a warning a minute at most, however many clients come)
-        if self.warned_at is None or now - self.warned_at >= 60.0:
-            log.warning('all %d worker processes are busy: %d client(s) '
-                        'got "421 too busy" (max_workers)',
-                        self.mta.max_workers, self.turned_away)
-            self.turned_away = 0
-            self.warned_at = now
-
-    def _spare_workers(self):
-        starting = len([worker for worker in self.workers.values()
-                        if not worker.is_ready])
-        return starting + self.board.idle_workers()
-
-    def _start_workers_as_needed(self):
-        if self.retry_at is not None:
-            if _now() < self.retry_at:
-                return
-            self.retry_at = None
-        mta = self.mta
-        while len(self.workers) < mta.max_workers and \
-                self._spare_workers() < mta.min_spare_workers:
-            self._start_worker()
-
-    def _start_worker(self):
-        taken = set(worker.slot for worker in self.workers.values())
-        slot = min(set(range(self.mta.max_workers)) - taken)
-        status_fd, status_sender = _pipe()
-        # what the new worker closes first: the parent's own fds and those
-        # it keeps for the other workers (their status pipes and what
-        # multiprocessing keeps for each); nothing the application opened
-        inherited = [self.wakeup_receiver, self.mta._wakeup_sender,
-                     self.lifeline_sender] + list(self.workers)
-        for sibling in self.workers.values():
-            inherited.extend(fds_kept_for_process(sibling.process))
-        worker = self.mta._new_worker(
-            listen_socket=self.listen_socket, lifeline_fd=self.lifeline_fd,
-            status_fd=status_sender, board=self.board, slot=slot,
-            inherited=inherited,
-            idle_worker_seconds=self.mta.idle_worker_seconds)
-        process = self.context.Process(target=worker.run,
-                                       name='pymta worker')
-        try:
-            process.start()
-        finally:
-            os.close(status_sender)
-        self.workers[status_fd] = _Worker(process, slot)
-
-    def _read_status(self, fd):
-        try:
-            data = os.read(fd, 4096)
-        except (IOError, OSError) as e:
-            if _errno_of(e) in (errno.EINTR, errno.EAGAIN):
-                return
-            data = b''
-        worker = self.workers[fd]
-        if not data:
-            self._worker_ended(fd)
-            return
-        if b'R' in data:
-            self.failed_starts = 0
-            worker.is_ready = True
-        if b'X' in data:
-            worker.is_retiring = True
-        # b'B': fewer idle workers than wanted (the caller's loop starts
-        # more), or none idle at all (it turns clients away)
-
-    def _worker_ended(self, fd):
-        worker = self.workers.pop(fd)
-        os.close(fd)
-        process = worker.process
-        process.join()
-        self.board.mark(worker.slot, WorkerBoard.FREE)
-        if self.stopping:
-            return
-        if worker.is_retiring:
-            log.debug('worker process %s was idle for %s s and exited',
-                      process.pid, self.mta.idle_worker_seconds)
-            return
-        if not worker.is_ready:
-            self.failed_starts += 1
-            delay = min(0.05 * 2 ** self.failed_starts, 5.0)
-            self.retry_at = _now() + delay
-            log.error('worker process %s could not start (exit code %s); '
-                      'trying again in %.2f s', process.pid,
-                      process.exitcode, delay)
-        else:
-            log.warning('worker process %s ended (exit code %s); replacing '
-                        'it', process.pid, process.exitcode)
-
-    def _stop_workers(self):
-        self.stopping = True
-        if self.lifeline_sender is not None:
-            os.close(self.lifeline_sender)
-            self.lifeline_sender = None
-        grace = self.mta.shutdown_grace_seconds
-        if self.mta._grace_seconds is not None:
-            grace = min(grace, self.mta._grace_seconds)
-        try:
-            self._wait_for_workers(grace)
-            if self.workers:
-                log.warning('terminating %d busy worker process(es)',
-                            len(self.workers))
-                self._signal_workers(signal.SIGTERM)
-                self._wait_for_workers(1.0)
-            if self.workers:
-                self._signal_workers(signal.SIGKILL)
-                self._wait_for_workers(None)
-        finally:
-            for fd in list(self.workers):
-                os.close(fd)
-                self.workers.pop(fd).process.join()
-            if self.lifeline_fd is not None:
-                os.close(self.lifeline_fd)
-                self.lifeline_fd = None
-
-    def _wait_for_workers(self, timeout):
-        deadline = None if timeout is None else _now() + timeout
-        while self.workers:
-            remaining = None
-            if deadline is not None:
-                remaining = deadline - _now()
-                if remaining <= 0:
-                    return
-            readable, _ = wait_for(list(self.workers), (), remaining)
-            for fd in readable:
-                self._read_status(fd)
-
-    def _signal_workers(self, signum):
-        for worker in self.workers.values():
-            try:
-                os.kill(worker.process.pid, signum)
-            except OSError:
-                pass
-
-
-# --- small helpers -------------------------------------------------------------
-def _set_close_on_exec(fd):
-    if fcntl is None:
-        return
-    flags = fcntl.fcntl(fd, fcntl.F_GETFD)
-    fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
-
-
-def _shared_lock(context):
-    """A lock the workers share, or None where the platform has no
-    semaphores for one (see ``WorkerBoard``)."""
-    try:
-        return context.Lock()
-    except (ImportError, OSError):
-        return None
-
-
-def _pipe():
-    """``(read_fd, write_fd)``, neither inherited by programs started with
-    exec (forked workers do get them)."""
-    read_fd, write_fd = os.pipe()
-    _set_close_on_exec(read_fd)
-    _set_close_on_exec(write_fd)
-    return read_fd, write_fd
-
-
-def _wakeup_pair():
-    """The socket pair ``shutdown_server`` uses to wake the serving thread:
-    ``(receiver, sender)``, both non-blocking."""
-    receiver, sender = socket.socketpair()
-    for sock in (receiver, sender):
-        _set_close_on_exec(sock.fileno())
-        sock.setblocking(False)
-    return receiver, sender
-
-
-def _install_signal_wakeup(fd):
-    """In the main thread, make every signal write a byte to ``fd`` (the
-    wake-up socket's sending end), unless the application set a wake-up fd
-    of its own. Without it a signal arriving just before the serving thread
-    blocks in poll() would leave its handler (e.g. one calling
-    ``shutdown_server``) pending until something else woke the thread.
-    Returns True if installed."""
-    try:
-        previous = signal.set_wakeup_fd(fd)
-    except ValueError:
-        return False    # not the main thread
-    if previous != -1:
-        signal.set_wakeup_fd(previous)
-        return False
-    return True
-
-
-def _drain(sock):
-    try:
-        while sock.recv(4096):
-            pass
-    except (IOError, OSError):
-        pass

@@ -151,8 +151,8 @@ class SMTPParser(object):
     the ``SMTPSession`` (attribute ``session``) and sends the greeting.
     ``primary_hostname``: the server's name in replies (the legacy
     ``pymta.command_parser.SMTPCommandParser`` looks it up when it is not
-    given; the server passes the name it looked up once). ``max_errors`` and ``max_auth_failures`` go
-    to the session (see ``SMTPSession``). ``default_max_message_size``: the
+    given; the server passes the name it looked up once). ``max_errors``
+    and ``max_auth_failures`` go to the session (see ``SMTPSession``). ``default_max_message_size``: the
     limit on message data when the policy's ``max_message_size(peer)`` is
     None (the policy's own limit always wins; EHLO announces only that);
     None: no limit.

@@ -42,7 +42,8 @@ REPLIES = {
     'not_allowed': (503, 'Command "%(command)s" is not allowed here'),
     'line_too_long': (500, 'Line too long'),
     'syntax_usage': (501, 'Syntax: %(command)s'),
-    # sent by the server loop (pymta.worker) before it disconnects a client
+    # sent by the server loop (pymta.connection_loop) before it disconnects
+    # a client
     'shutting_down': (421, '%(host)s Service not available, closing '
                            'transmission channel'),
     'idle_timeout': (421, '%(host)s Timeout, closing transmission channel'),

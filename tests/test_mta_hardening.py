@@ -46,10 +46,11 @@ class DefaultsTest(unittest.TestCase):
         server = PythonMTA('127.0.0.1', 0, BlackholeDeliverer, max_errors=3,
                            max_auth_failures=None,
                            default_max_message_size=77)
-        worker = server._new_worker(listen_socket=None)
-        self.assertEqual((3, None, 77), (worker.max_errors,
-                                         worker.max_auth_failures,
-                                         worker.default_max_message_size))
+        worker = server._new_worker(None, server._connection_settings())
+        settings = worker.settings
+        self.assertEqual((3, None, 77), (settings.max_errors,
+                                         settings.max_auth_failures,
+                                         settings.default_max_message_size))
 
 
 class HardeningTests(object):

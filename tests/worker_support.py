@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
-"""Support for the tests of pymta.worker (not a test module)."""
+"""Support for the tests of the server's modules (pymta.spinner,
+pymta.connection_loop, pymta.worker, ...; not a test module)."""
 
 from __future__ import absolute_import
 
 import socket
 
-from pymta import worker
+from pymta.spinner import Spinner
 
 
 def socket_pair(test):
@@ -17,7 +18,16 @@ def socket_pair(test):
     return left, right
 
 
-class SoleThreadSpinner(worker.Spinner):
+def read_to_eof(sock):
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b''.join(chunks)
+        chunks.append(chunk)
+
+
+class SoleThreadSpinner(Spinner):
     """A Spinner that spins as if the test's thread were the only one of
     the process."""
 

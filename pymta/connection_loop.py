@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+"""Serving one connection: ``serve_connection`` moves the octets between an
+accepted socket and an ``SMTPParser`` until the connection ends.
+
+It reads the socket in large chunks, feeds each chunk to the parser and
+sends everything the parser wrote in reply to that chunk with one send. It
+ends when the parser closes the connection, the client goes away, a time
+limit is up (the client waited too long with its next complete command, or
+took too long over one DATA phase or the whole session; it gets a 421), or
+the stop fd becomes readable (the server shuts down; the client then gets a
+421). It knows no SMTP: the parser writes every reply, and the 421s come
+from ``pymta.replies`` by name.
+"""
+
+from __future__ import absolute_import
+
+import logging
+import socket
+
+from .compat import wire_bytes
+from .fdwait import FdWaiter, _errno_of, _now
+from .parser import ClientDisconnectedError, SMTPParser
+from .sockets import DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
+    close_connection, say_goodbye
+from .time_limits import TimeLimits
+
+
+__all__ = ['SocketChannel', 'serve_connection']
+
+log = logging.getLogger('pymta')
+
+_STOPPED = 'stopped'
+_TIMED_OUT = 'timed out'
+_DONE = 'done'
+
+
+class SocketChannel(object):
+    """The channel an ``SMTPParser`` writes to: it collects the reply
+    lines (``write``) and whether the connection is to be closed
+    (``close``); ``serve_connection`` sends them after each chunk of input."""
+
+    __slots__ = ('_lines', 'is_closing')
+
+    def __init__(self):
+        self._lines = []
+        self.is_closing = False
+
+    def write(self, text):
+        self._lines.append(text)
+
+    def close(self):
+        self.is_closing = True
+
+    def take_output(self):
+        """The octets written since the last call."""
+        lines = self._lines
+        if not lines:
+            return b''
+        self._lines = []
+        if len(lines) == 1:     # the common case: one reply line
+            return wire_bytes(lines[0])
+        return b''.join([wire_bytes(line) for line in lines])
+
+
+def _send_all(connection, data, waiter, deadline, stop=None):
+    """Send ``data`` on the non-blocking ``connection``; give up when the
+    client has not taken it all by ``deadline`` (a ``_now()`` time; None: no
+    limit; returns _TIMED_OUT) or ``stop`` (a ``StopSignal``, or None)
+    says stop (returns _STOPPED). ``waiter``: the connection's
+    ``FdWaiter``, watching the connection for reading and the stop fd; while
+    this waits it watches the connection for writing instead."""
+    if not data:
+        return _DONE
+    try:
+        sent = connection.send(data, DONTWAIT)
+    except (IOError, OSError) as e:
+        if _errno_of(e) not in RETRY_ERRNOS:
+            raise
+        sent = 0
+    if sent == len(data):
+        return _DONE    # the common case: the socket buffer took it all
+    view = memoryview(data)[sent:]
+    fd = connection.fileno()
+    try:
+        while len(view):
+            try:
+                sent = connection.send(view, DONTWAIT)
+            except (IOError, OSError) as e:
+                if _errno_of(e) not in RETRY_ERRNOS:
+                    raise
+                waiter.watch(fd, read=False, write=True)
+                timeout = None
+                if deadline is not None:
+                    timeout = deadline - _now()
+                    if timeout <= 0:
+                        return _TIMED_OUT
+                readable, writable = waiter.wait(timeout)
+                if readable:
+                    # (only the stop fd is watched for reading meanwhile)
+                    if stop is None or stop.confirmed():
+                        return _STOPPED
+                    continue
+                if not writable:
+                    return _TIMED_OUT
+                continue
+            view = view[sent:]
+    finally:
+        waiter.watch(fd)
+    return _DONE
+
+
+def _time_is_up(remote_ip, remote_port, time_limits):
+    """Log which time limit is up; the name of the reply to say goodbye
+    with."""
+    log.info('%s:%s reached the %s, closing', remote_ip, remote_port,
+             time_limits.what_expired())
+    return 'idle_timeout'
+
+
+def serve_connection(connection, remote_address, instances, settings,
+                     stop=None, spinner=None, on_session_end=None):
+    """Serve one SMTP connection (an accepted socket) until it ends; close it.
+
+    ``remote_address`` is the address ``accept()`` returned. ``instances``:
+    ``(deliverer, policy, authenticator)`` (policy and authenticator may be
+    None). ``settings``: a ``ConnectionSettings``, the server's name and
+    the limits: the limits of ``SMTPParser`` and the time limits (see
+    ``TimeLimits``): ``command_timeout`` for each command (only a reply to
+    a complete command, or in the DATA phase a chunk of message data,
+    restarts it; also the time the client may leave our replies unread),
+    ``max_data_seconds`` for one DATA phase, ``max_session_seconds`` for
+    the whole connection; when one is up the client gets the 421
+    ``idle_timeout`` and is cut off. ``stop``: a ``StopSignal``; when it
+    says stop, the client gets a 421 and the connection is closed (None:
+    never). ``spinner``: a ``Spinner`` to wait for the client's commands
+    with (None: block at once). ``on_session_end``: called once, before the
+    client can tell that the session ended (before the last reply, the
+    421, or closing the connection); it must not raise. (TCP_NODELAY is the
+    caller's: the accept loop knows whether accepted sockets inherit it.)
+
+    Returns True if the connection ended because of ``stop`` (the caller
+    should stop serving), False otherwise. Never raises for what a client
+    does; a fault in pymta itself is logged and ends only this connection.
+    """
+    remote_ip, remote_port = remote_address[0], remote_address[1]
+    channel = SocketChannel()
+    hostname = settings.hostname or socket.getfqdn()
+    # (what the loop below needs, bound once: no lookups per chunk)
+    read_size = settings.read_size
+    stop_fd = None if stop is None else stop.fd
+    stopped = False
+    graceful = False
+    goodbye = None      # the name of the last reply, sent on the way out
+    waiter = FdWaiter()
+    waiter.watch(connection.fileno())
+    if stop_fd is not None:
+        waiter.watch(stop_fd)
+    try:
+        if not DONTWAIT:
+            connection.setblocking(False)
+        elif connection.gettimeout() is not None:
+            # (a default timeout set with socket.setdefaulttimeout would
+            # make Python poll before each call)
+            connection.settimeout(0.0)
+        deliverer, policy, authenticator = instances
+        parser = SMTPParser(
+            channel, remote_ip, remote_port, deliverer, policy=policy,
+            authenticator=authenticator, primary_hostname=hostname,
+            max_errors=settings.max_errors,
+            max_auth_failures=settings.max_auth_failures,
+            default_max_message_size=settings.default_max_message_size)
+        time_limits = TimeLimits(settings.command_timeout,
+                                 settings.max_data_seconds,
+                                 settings.max_session_seconds)
+        output = channel.take_output()
+        while True:
+            if channel.is_closing and on_session_end is not None:
+                on_session_end()
+                on_session_end = None
+            outcome = _send_all(connection, output, waiter,
+                                time_limits.deadline, stop)
+            output = b''
+            if outcome == _STOPPED:
+                stopped = True
+                break
+            if outcome == _TIMED_OUT:
+                log.info('%s:%s does not read its replies, closing',
+                         remote_ip, remote_port)
+                break
+            if channel.is_closing:
+                graceful = True
+                break
+            if time_limits.expired:
+                goodbye = _time_is_up(remote_ip, remote_port, time_limits)
+                break
+            data = None
+            if spinner is not None:
+                data = spinner.attempt(connection.recv, read_size, DONTWAIT)
+                if data:
+                    # (a client that always answers within the spin never
+                    # lets this reach the poll that would see a stop)
+                    if stop is not None and stop.requested():
+                        stopped = True
+                        goodbye = 'shutting_down'
+                        break
+                elif data is None:
+                    started = _now()
+            if data is None:
+                timeout = time_limits.time_left()
+                readable = []
+                if timeout is None or timeout > 0:
+                    readable, _ = waiter.wait(timeout)
+                if spinner is not None:
+                    spinner.blocked(_now() - started)
+                if stop_fd is not None and stop_fd in readable:
+                    stopped = stop.confirmed()
+                    if stopped:
+                        goodbye = 'shutting_down'
+                        break
+                    readable.remove(stop_fd)
+                    if not readable:
+                        continue
+                if not readable:
+                    goodbye = _time_is_up(remote_ip, remote_port, time_limits)
+                    break
+                try:
+                    data = connection.recv(read_size, DONTWAIT)
+                except (IOError, OSError) as e:
+                    if _errno_of(e) in RETRY_ERRNOS:
+                        continue
+                    raise
+            if not data:
+                log.debug('%s:%s disconnected', remote_ip, remote_port)
+                break
+            was_in_data_mode = parser.is_in_data_mode()
+            parser.process_new_data(data)
+            output = channel.take_output()
+            # (every complete command gets a reply: only a reply, or message
+            # data, restarts the command timeout)
+            time_limits.after_input(bool(output), was_in_data_mode,
+                                    parser.is_in_data_mode())
+    except ClientDisconnectedError:
+        log.debug('%s:%s disconnected', remote_ip, remote_port)
+    except (IOError, OSError) as e:
+        if _errno_of(e) in DISCONNECT_ERRNOS:
+            log.debug('%s:%s went away: %s', remote_ip, remote_port, e)
+        else:
+            log.exception('error while serving %s:%s', remote_ip, remote_port)
+    except Exception:
+        log.exception('error while serving %s:%s', remote_ip, remote_port)
+    finally:
+        waiter.close()
+        if on_session_end is not None:
+            on_session_end()
+        if goodbye is not None:
+            say_goodbye(connection, hostname, goodbye)
+            close_connection(connection, True, drain=True)
+        else:
+            close_connection(connection, graceful)
+    return stopped

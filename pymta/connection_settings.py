@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+"""What is the same for every connection a server serves:
+``ConnectionSettings``, built once by ``PythonMTA`` and handed unchanged
+through the worker to ``serve_connection``."""
+
+from __future__ import absolute_import
+
+from .sockets import READ_SIZE
+
+
+__all__ = ['ConnectionSettings']
+
+
+class ConnectionSettings(object):
+    """The server's name and the limits of each connection.
+
+    * ``hostname``: the server's name in replies (``PythonMTA`` looks it up
+      once per server); None: ``serve_connection`` asks
+      ``socket.getfqdn()``.
+    * ``command_timeout``: ``PythonMTA``'s ``session_timeout``, the seconds
+      to wait for the next complete command (see ``TimeLimits``).
+    * ``max_data_seconds``, ``max_session_seconds``: the most one DATA
+      phase, and the whole connection, may take (see ``TimeLimits``).
+    * ``max_errors``, ``max_auth_failures``, ``default_max_message_size``:
+      the limits of ``SMTPParser``.
+    * ``read_size``: octets read from the client at once.
+
+    Each limit is None for none (the default)."""
+
+    __slots__ = ('hostname', 'command_timeout', 'max_data_seconds',
+                 'max_session_seconds', 'max_errors', 'max_auth_failures',
+                 'default_max_message_size', 'read_size')
+
+    def __init__(self, hostname=None, command_timeout=None,
+                 max_data_seconds=None, max_session_seconds=None,
+                 max_errors=None, max_auth_failures=None,
+                 default_max_message_size=None, read_size=READ_SIZE):
+        self.hostname = hostname
+        self.command_timeout = command_timeout
+        self.max_data_seconds = max_data_seconds
+        self.max_session_seconds = max_session_seconds
+        self.max_errors = max_errors
+        self.max_auth_failures = max_auth_failures
+        self.default_max_message_size = default_max_message_size
+        self.read_size = read_size
+
+    def __repr__(self):
+        return 'ConnectionSettings(%s)' % ', '.join(
+            '%s=%r' % (name, getattr(self, name)) for name in self.__slots__)

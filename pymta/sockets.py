@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+"""The small calls on sockets and file descriptors that every server loop
+makes, and what the errors of those calls mean: sending and receiving
+without blocking, accepting without waiting, the last reply before closing,
+closing a client without losing that reply, TCP_NODELAY and close-on-exec.
+Nothing here knows SMTP: a last reply is named and formatted by
+``pymta.replies``."""
+
+from __future__ import absolute_import
+
+import errno
+import socket
+
+from .fdwait import _errno_of
+from .replies import reply_bytes, reply_for
+
+try:
+    import fcntl
+except ImportError:     # not POSIX
+    fcntl = None
+
+
+__all__ = ['ACCEPT_RESOURCE_ERRNOS', 'ACCEPT_SKIP_ERRNOS', 'DISCONNECT_ERRNOS',
+           'DONTWAIT', 'READ_SIZE', 'RETRY_ERRNOS', 'accept_if_pending',
+           'close_connection', 'has_nodelay', 'say_goodbye',
+           'set_close_on_exec', 'set_nodelay']
+
+#: Octets read from a client socket at once.
+READ_SIZE = 64 * 1024
+
+# errors that only mean "try again"
+RETRY_ERRNOS = frozenset([errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR])
+# errors accept() returns for a connection that went away before we took it;
+# Linux also passes network errors pending on the new connection and a
+# firewall's refusal (accept(2): treat them like EAGAIN)
+ACCEPT_SKIP_ERRNOS = frozenset(
+    [errno.ECONNABORTED, errno.EPROTO, errno.EPERM] +
+    [getattr(errno, name) for name in (
+        'ENOSR', 'ENETDOWN', 'ENOPROTOOPT', 'EHOSTDOWN', 'ENONET',
+        'EHOSTUNREACH', 'EOPNOTSUPP', 'ENETUNREACH')
+     if hasattr(errno, name)])
+# errors accept() returns when this process (or the system) has no room
+ACCEPT_RESOURCE_ERRNOS = frozenset([errno.EMFILE, errno.ENFILE,
+                                    errno.ENOBUFS, errno.ENOMEM])
+# errors that mean the client is gone
+DISCONNECT_ERRNOS = frozenset([errno.ECONNRESET, errno.EPIPE,
+                               errno.ENOTCONN, errno.ESHUTDOWN,
+                               errno.ECONNABORTED, errno.ETIMEDOUT])
+
+# Sends and receives on a client socket never block: with MSG_DONTWAIT the
+# socket itself can stay in blocking mode, which saves the fcntl/ioctl per
+# connection that setblocking(False) costs (Linux, BSD, macOS).
+DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
+
+
+def accept_if_pending(listen_socket):
+    """``accept()`` on the non-blocking ``listen_socket``; None if no
+    connection is waiting."""
+    try:
+        return listen_socket.accept()
+    except (IOError, OSError) as e:
+        if _errno_of(e) in RETRY_ERRNOS:
+            return None
+        raise
+
+
+def set_nodelay(connection):
+    """Send replies at once (no Nagle delay); True if it is set."""
+    try:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+    except (IOError, OSError):
+        return False    # not TCP (e.g. a socket pair in a test)
+
+
+def has_nodelay(connection):
+    try:
+        return bool(connection.getsockopt(socket.IPPROTO_TCP,
+                                          socket.TCP_NODELAY))
+    except (IOError, OSError):
+        return False
+
+
+def say_goodbye(connection, hostname, reply_name):
+    """Send the last reply ``reply_name`` (a 421) without waiting for the
+    client (best effort)."""
+    code, text = reply_for(reply_name, host=hostname)
+    try:
+        connection.send(reply_bytes(code, text), DONTWAIT)
+    except (IOError, OSError):
+        pass
+
+
+def close_connection(connection, graceful, drain=False):
+    """Close ``connection``; ``graceful``: after a FIN behind the replies
+    sent; ``drain``: read what the client sent meanwhile first (without
+    waiting), because closing with unread input resets the connection,
+    which may throw away a last reply the kernel has not sent yet."""
+    try:
+        if graceful:
+            connection.shutdown(socket.SHUT_WR)
+        if drain:
+            for _ in range(16):
+                if not connection.recv(READ_SIZE, DONTWAIT):
+                    break
+    except (IOError, OSError):
+        pass
+    try:
+        connection.close()
+    except (IOError, OSError):
+        pass
+
+
+def set_close_on_exec(fd):
+    """Keep ``fd`` from programs started with exec (forked workers do get
+    it)."""
+    if fcntl is None:
+        return
+    flags = fcntl.fcntl(fd, fcntl.F_GETFD)
+    fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)

@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""pymta.worker_pool: the parent turns a client away while every worker is
+busy (turn_away_connection); the pool itself is tested end to end in
+tests/test_mta_processes.py and tests/test_mta_hardening_server.py."""
+
+from __future__ import absolute_import
+
+import socket
+import unittest
+
+from pymta.fdwait import wait_for
+from pymta.worker_pool import turn_away_connection
+
+from .worker_support import read_to_eof
+
+
+class TurnAwayTest(unittest.TestCase):
+
+    def setUp(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(self.listener.close)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(8)
+        self.listener.setblocking(False)
+
+    def test_a_waiting_client_gets_the_421_and_is_disconnected(self):
+        client = socket.create_connection(self.listener.getsockname(), 5)
+        self.addCleanup(client.close)
+        wait_for([self.listener.fileno()], (), 5)
+        address = turn_away_connection(self.listener, 'mx.example')
+        self.assertEqual(client.getsockname()[:2], address[:2])
+        client.settimeout(5)
+        self.assertEqual(b'421 mx.example Service too busy, try again later; '
+                         b'closing transmission channel\r\n',
+                         read_to_eof(client))
+
+    def test_no_client_waiting(self):
+        self.assertEqual(None, turn_away_connection(self.listener, 'x'))
+
+
+if __name__ == '__main__':
+    unittest.main()
