@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+"""Every Python example of README.md runs, and does what the README says."""
+from __future__ import absolute_import, print_function
+
+import io
+import os
+import re
+import smtplib
+import unittest
+
+from pymta.test_util import SMTPTestHelper
+
+
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                      'README.md')
+
+
+def python_examples():
+    with io.open(README, encoding='utf-8') as readme:
+        text = readme.read()
+    return re.findall(r'^```python\n(.*?)^```', text, re.MULTILINE | re.DOTALL)
+
+
+def run_example(source, name='readme_example'):
+    namespace = {'__name__': name}
+    exec(compile(source, README, 'exec'), namespace)
+    return namespace
+
+
+class ReadmeExamplesTest(unittest.TestCase):
+    def setUp(self):
+        self.examples = python_examples()
+
+    def example_with(self, text):
+        found = [source for source in self.examples if text in source]
+        self.assertEqual(1, len(found), text)
+        return found[0]
+
+    def test_there_are_three_examples(self):
+        self.assertEqual(3, len(self.examples))
+
+    def test_the_smtp_test_case(self):
+        namespace = run_example(self.example_with('class MailTest'))
+        result = unittest.TestResult()
+        namespace['MailTest']('test_sends_mail').run(result)
+        self.assertEqual([], result.errors + result.failures)
+        self.assertEqual(1, result.testsRun)
+
+    def test_the_smtp_test_helper(self):
+        namespace = run_example(self.example_with('helper = SMTPTestHelper()'))
+        self.assertTrue(namespace['messages'].empty())
+        self.assertFalse(namespace['helper'].mta_thread)
+
+    def test_the_policy(self):
+        # (not run as __main__: the example does not start its server)
+        namespace = run_example(self.example_with('class Policy'))
+        self.assertFalse('server' in namespace)
+        helper = SMTPTestHelper(policy_class=namespace['Policy'])
+        hostname, port = helper.start_mta()
+        self.addCleanup(helper.stop_mta)
+        client = smtplib.SMTP(hostname, port)
+        self.addCleanup(client.close)
+        client.ehlo()
+        self.assertTrue('size' in client.esmtp_features)
+        self.assertEqual('10485760', client.esmtp_features['size'])
+        client.mail('me@example.com')
+        code, text = client.rcpt('you@elsewhere.com')
+        self.assertEqual((550, b'No relaying.\nOnly example.com here.'),
+                         (code, text))
+        for number in range(11):
+            self.assertEqual(250, client.rcpt('r%d@example.com' % number)[0])
+        self.assertEqual((554, b'Too many recipients, goodbye'),
+                         client.docmd('DATA'))
+        self.assertRaises(smtplib.SMTPServerDisconnected, client.noop)
+
+
+if __name__ == '__main__':
+    unittest.main()
