@@ -24,7 +24,7 @@ import re
 from .api import PyMTAException
 from .commands import COMMANDS
 from .compat import native_from_wire, text_to_wire_bytes, unicode
-from .replies import reply_for, reply_lines
+from .replies import reply_for, reply_line, reply_lines
 from .session import SMTPSession
 
 
@@ -248,7 +248,7 @@ class SMTPParser(object):
     # --- output (the interface the session uses) -------------------------
     def push(self, code, text=None):
         """Write one reply line ``'<code> <text>'``."""
-        self._channel.write(reply_lines(code, text)[0] + '\r\n')
+        self._channel.write(reply_line(code, text))
 
     def multiline_push(self, code, lines):
         """Write a multi-line reply: ``'<code>-<line>'`` for all but the last
@@ -256,7 +256,7 @@ class SMTPParser(object):
         if not isinstance(lines, (list, tuple)):
             lines = list(lines)
         for line in reply_lines(code, lines):
-            self._channel.write(line + '\r\n')
+            self._channel.write(line)
 
     def close_when_done(self):
         """Close the connection once the replies written so far are sent."""

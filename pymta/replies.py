@@ -57,24 +57,29 @@ REPLIES = {
 }
 
 
+def reply_line(code, text):
+    """One reply line as it goes on the wire, CRLF included:
+    ``'250 OK\r\n'``, or the code alone for a text of None. Every reply
+    pymta writes is formatted here (``reply_lines`` for several lines)."""
+    if text is None:
+        return '%s\r\n' % (code,)
+    return '%s %s\r\n' % (code, text)
+
+
 def reply_lines(code, text):
     """The lines of the reply ``code``/``text`` as they go on the wire,
-    without their CRLF: ``'250 OK'``; for a sequence of lines ``'250-one'``,
-    ..., ``'250 last'``; ``code`` alone for a text of None. Every reply
-    pymta writes is formatted here."""
-    if text is None:
-        return ['%s' % (code,)]
-    if isinstance(text, basestring):
-        return ['%s %s' % (code, text)]
-    last = len(text) - 1
-    return ['%s%s%s' % (code, ' ' if index == last else '-', line)
-            for index, line in enumerate(text)]
+    CRLF included: ``['250 OK\r\n']``; for a sequence of lines
+    ``'250-one\r\n'``, ..., ``'250 last\r\n'``."""
+    if text is None or isinstance(text, basestring):
+        return [reply_line(code, text)]
+    lines = ['%s-%s\r\n' % (code, line) for line in text[:-1]]
+    lines.append(reply_line(code, text[-1]))
+    return lines
 
 
 def reply_bytes(code, text):
     """The octets of the reply ``code``/``text``, CRLF included."""
-    return wire_bytes(''.join([line + '\r\n'
-                               for line in reply_lines(code, text)]))
+    return wire_bytes(''.join(reply_lines(code, text)))
 
 
 def reply_for(name, **values):

@@ -19,7 +19,7 @@ from .assertions import AssertionsMixin
 from .compat import b64encode
 from .deliverer import BlackholeDeliverer
 from .lib.simple_super import SuperProxy
-from .replies import reply_lines
+from .replies import reply_line, reply_lines
 from .server_test_helpers import (DebuggingMTA, MTAThread, SMTPTestCase,
                                   SMTPTestHelper)
 from .session import SMTPSession
@@ -54,7 +54,7 @@ class MockCommandParser(object):
     def push(self, code, text):
         self._assert_open()
         self.replies.append((code, text))
-        self.messages.extend(reply_lines(code, text))
+        self.messages.append(reply_line(code, text)[:-2])
 
     def multiline_push(self, code, lines):
         self._assert_open()
@@ -63,7 +63,7 @@ class MockCommandParser(object):
         # the very list or tuple the session was given (a policy's custom
         # reply is recorded as the policy returned it)
         self.replies.append((code, lines))
-        self.messages.extend(reply_lines(code, lines))
+        self.messages.extend(line[:-2] for line in reply_lines(code, lines))
 
     def close_when_done(self):
         self.open = False
