@@ -205,6 +205,18 @@ def skip_unless_fork_path_possible():
                                 '(PYMTA_TEST_SERIAL): pymta has no fork path')
 
 
+class OnForkPath(object):
+    """Mixed into a test case class (before it): its server takes the fork
+    path; the whole class is skipped where there is none."""
+
+    use_multiprocessing = True
+
+    @classmethod
+    def setUpClass(cls):
+        skip_unless_fork_path_possible()
+        super(OnForkPath, cls).setUpClass()
+
+
 class OutputReader(object):
     """Reads a pipe with time limits (select, no threads)."""
 

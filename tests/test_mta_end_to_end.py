@@ -23,8 +23,8 @@ import unittest
 from pymta.compat import native_from_wire, wire_bytes
 
 from .mta_support import (AUTHENTICATOR_FAULT_USER, DELIVERER_FAULT_SENDER,
-                          MAX_SIZE, TIMEOUT, RawClient, ServerProcess,
-                          skip_unless_fork_path_possible, swaks_or_skip)
+                          MAX_SIZE, TIMEOUT, OnForkPath, RawClient,
+                          ServerProcess, swaks_or_skip)
 
 
 def b64(text):
@@ -483,13 +483,8 @@ class EndToEndTests(object):
         self.assertEqual([], self.messages())
 
 
-class ForkPathTest(EndToEndTests, unittest.TestCase):
-    use_multiprocessing = True
-
-    @classmethod
-    def setUpClass(cls):
-        skip_unless_fork_path_possible()
-        super(ForkPathTest, cls).setUpClass()
+class ForkPathTest(OnForkPath, EndToEndTests, unittest.TestCase):
+    pass
 
 
 class SerialPathTest(EndToEndTests, unittest.TestCase):

@@ -23,8 +23,7 @@ import unittest
 from pymta.mta import PythonMTA
 from pymta.test_util import BlackholeDeliverer
 
-from .mta_support import (TIMEOUT, RawClient, ServerProcess,
-                          skip_unless_fork_path_possible)
+from .mta_support import OnForkPath, TIMEOUT, RawClient, ServerProcess
 
 
 #: default_max_message_size of the second server
@@ -277,13 +276,8 @@ class HardeningTests(object):
                          [m.smtp_from for m in self.small_server.messages()])
 
 
-class ForkPathTest(HardeningTests, unittest.TestCase):
-    use_multiprocessing = True
-
-    @classmethod
-    def setUpClass(cls):
-        skip_unless_fork_path_possible()
-        super(ForkPathTest, cls).setUpClass()
+class ForkPathTest(OnForkPath, HardeningTests, unittest.TestCase):
+    pass
 
 
 class SerialPathTest(HardeningTests, unittest.TestCase):
