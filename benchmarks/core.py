@@ -1,46 +1,37 @@
 #!/usr/bin/env python
 # -*- coding: utf-8 -*-
-"""How many complete SMTP transactions per second the sans-I/O core handles.
+"""How many complete SMTP transactions per second the sans-I/O core handles,
+with bytes input and with text input.
 
-One transaction: a new connection (greeting), EHLO, MAIL FROM, RCPT TO, DATA,
-a 1 KiB message, QUIT, through ``SMTPCommandParser`` and a channel that
-discards what is written, one command per chunk as a client without
-pipelining sends them. No socket is involved.
+One transaction: a new ``SMTPCommandParser`` (greeting), EHLO, MAIL FROM,
+RCPT TO, DATA, a 1 KiB message, QUIT, one command per ``process_new_data``
+call as a client without pipelining sends them, into a channel that
+discards the replies. No socket is involved. ``bytes`` feeds the chunks as
+bytes (as a server does), ``text`` as text (``unicode`` on Python 2), which
+the parser also accepts. The two inputs alternate run by run.
 
-    python benchmarks/core.py [--runs 5] [--seconds 1.0]
+The rate is per second of this process's CPU time, not of the wall clock,
+so that time spent waiting for a CPU that other processes hold does not
+count (on an idle machine the two are the same).
 
-prints each run's rate and the median. Run it from a checkout (it puts the
-checkout first on sys.path) or with pymta installed.
+    python benchmarks/core.py [--runs 5] [--seconds 1.0] [--input bytes,text]
+                              [--root DIR] [--json]
+
+Prints each input's runs and median (``--json``: one JSON line instead).
+Imports pymta from ``--root`` (default: the checkout this file is in).
+Works on Python 2.7 and 3.x.
 """
 
 from __future__ import print_function
 
 import argparse
+import json
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                os.pardir))
-
-from pymta.api import IMessageDeliverer  # noqa: E402
-from pymta.command_parser import SMTPCommandParser  # noqa: E402
-
-
-class NullChannel(object):
-    def write(self, text):
-        pass
-
-    def close(self):
-        pass
-
-
-class NullDeliverer(IMessageDeliverer):
-    def __init__(self):
-        self.count = 0
-
-    def new_message_accepted(self, msg):
-        self.count += 1
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INPUTS = ('bytes', 'text')
 
 
 def build_client_chunks(message_size=1024):
@@ -57,9 +48,33 @@ def build_client_chunks(message_size=1024):
     ]
 
 
+class NullChannel(object):
+    def write(self, text):
+        pass
+
+    def close(self):
+        pass
+
+
+def make_deliverer():
+    from pymta.api import IMessageDeliverer
+
+    class NullDeliverer(IMessageDeliverer):
+        count = 0
+
+        def new_message_accepted(self, msg):
+            NullDeliverer.count += 1
+    return NullDeliverer()
+
+
+# CPU time of this process: time.process_time (3.3+), time.clock on 2.7
+cpu_time = getattr(time, 'process_time', None) or time.clock
+
+
 def run_once(seconds, chunks, deliverer, channel):
+    from pymta.command_parser import SMTPCommandParser
     transactions = 0
-    started = time.time()
+    started = cpu_time()
     deadline = started + seconds
     while True:
         for _ in range(100):
@@ -68,28 +83,63 @@ def run_once(seconds, chunks, deliverer, channel):
             for chunk in chunks:
                 parser.process_new_data(chunk)
         transactions += 100
-        now = time.time()
+        now = cpu_time()
         if now >= deadline:
             return transactions / (now - started)
 
 
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2.0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--runs', type=int, default=5,
+                        help='runs of each input (default 5)')
     parser.add_argument('--seconds', type=float, default=1.0,
-                        help='length of one run')
+                        help='CPU seconds of one run (default 1.0)')
+    parser.add_argument('--input', default='bytes,text',
+                        help='bytes, text or both (default bytes,text)')
+    parser.add_argument('--root', default=CHECKOUT,
+                        help='import pymta from this checkout')
+    parser.add_argument('--json', action='store_true',
+                        help='print one JSON line with every run')
     args = parser.parse_args(argv)
-    chunks = build_client_chunks()
-    deliverer, channel = NullDeliverer(), NullChannel()
-    run_once(0.2, chunks, deliverer, channel)     # warm up
-    rates = sorted(run_once(args.seconds, chunks, deliverer, channel)
-                   for _ in range(args.runs))
-    if deliverer.count == 0:
+    inputs = [i for i in args.input.split(',') if i]
+    if not inputs or set(inputs) - set(INPUTS):
+        parser.error('--input: bytes, text or bytes,text')
+    sys.path.insert(0, os.path.abspath(args.root))
+    import pymta
+
+    chunks = {'bytes': build_client_chunks()}
+    chunks['text'] = [c.decode('ascii') for c in chunks['bytes']]
+    deliverer, channel = make_deliverer(), NullChannel()
+    for kind in inputs:                                # warm up
+        run_once(0.2, chunks[kind], deliverer, channel)
+    rates = dict((kind, []) for kind in inputs)
+    for _ in range(args.runs):
+        for kind in inputs:
+            rates[kind].append(run_once(args.seconds, chunks[kind], deliverer,
+                                        channel))
+    if type(deliverer).count == 0:
         raise SystemExit('no message was delivered: the benchmark is broken')
-    print('python %s' % sys.version.split()[0])
-    print('runs (transactions/s): %s' % ', '.join('%.0f' % r for r in rates))
-    print('median: %.0f transactions/s' % rates[len(rates) // 2])
+    python = sys.version.split()[0]
+    if args.json:
+        rates.update(python=python, pymta=os.path.dirname(pymta.__file__))
+        print(json.dumps(rates))
+        return 0
+    print('python %s, pymta from %s'
+          % (python, os.path.dirname(pymta.__file__)))
+    for kind in inputs:
+        print('%-5s input: median %6.0f transactions/s  (runs: %s)' % (
+            kind, median(rates[kind]),
+            ', '.join('%.0f' % r for r in sorted(rates[kind]))))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

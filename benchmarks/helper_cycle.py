@@ -1,7 +1,8 @@
 """The test-suite cycle: start a test SMTP server, send one message with
 smtplib, stop the server; repeated, median time of one cycle.
 
-    python helper_cycle.py [--cycles 100] [--which pymta,aiosmtpd]
+    python benchmarks/helper_cycle.py [--cycles 100] [--which pymta,aiosmtpd]
+                                      [--root DIR] [--json]
 
 * ``pymta``: ``SMTPTestHelper().start_mta()`` (one probe connection, as the
   helper does), one message via ``smtplib.SMTP``, ``stop_mta()``.
@@ -9,9 +10,12 @@ smtplib, stop the server; repeated, median time of one cycle.
   port 0: a free port is picked by binding port 0 first, as a test suite
   would), ``start()``, one message, ``stop()``.
 
-The kinds named run interleaved, cycle by cycle. Prints one JSON object:
-``{"python": ..., "pymta": [seconds, ...], "aiosmtpd": [...]}`` (every
-sample, in order). Works on Python 2.7 (pymta only) and 3.x.
+The kinds named run interleaved, cycle by cycle, after one warm-up cycle
+each. Prints the median, 90th percentile and maximum of each in ms; with
+``--json`` one JSON object instead: ``{"python": ..., "pymta": [seconds,
+...], "aiosmtpd": [...]}`` (every sample, in order; ``run.py`` reads it).
+Imports pymta from ``--root`` (default: the checkout this file is in).
+Works on Python 2.7 (pymta only) and 3.x.
 """
 
 from __future__ import print_function
@@ -24,9 +28,9 @@ import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                os.pardir))
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+_now = getattr(time, 'perf_counter', time.time)
 MESSAGE = ('From: sender@example.com\r\nTo: recipient@example.com\r\n'
            'Subject: cycle\r\n\r\nhello\r\n')
 
@@ -85,24 +89,43 @@ def aiosmtpd_cycle():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--cycles', type=int, default=100)
-    parser.add_argument('--which', default='pymta,aiosmtpd')
+    parser.add_argument('--which', default=None,
+                        help='pymta, aiosmtpd or both (default: both on '
+                             'Python 3, pymta on Python 2)')
+    parser.add_argument('--root', default=CHECKOUT,
+                        help='import pymta from this checkout')
+    parser.add_argument('--json', action='store_true',
+                        help='print every sample as one JSON line')
     args = parser.parse_args()
-    kinds = [k for k in args.which.split(',') if k]
+    sys.path.insert(0, os.path.abspath(args.root))
     cycles = {'pymta': pymta_cycle}
     if sys.version_info[0] >= 3:
         namespace = dict(globals())
         exec(AIOSMTPD_CYCLE, namespace)
         cycles['aiosmtpd'] = namespace['aiosmtpd_cycle']
+    which = args.which or ','.join(sorted(cycles, reverse=True))
+    kinds = [k for k in which.split(',') if k]
+    if set(kinds) - set(cycles):
+        parser.error('--which: choose from %s' % ', '.join(sorted(cycles)))
     samples = dict((k, []) for k in kinds)
     for kind in kinds:          # warm up: imports, first thread start
         cycles[kind]()
     for _ in range(args.cycles):
         for kind in kinds:
-            started = time.time()
+            started = _now()
             cycles[kind]()
-            samples[kind].append(time.time() - started)
-    samples['python'] = sys.version.split()[0]
-    print(json.dumps(samples))
+            samples[kind].append(_now() - started)
+    python = sys.version.split()[0]
+    if args.json:
+        samples['python'] = python
+        print(json.dumps(samples))
+        return
+    print('python %s, %d cycles each (ms: median / p90 / max)'
+          % (python, args.cycles))
+    for kind in kinds:
+        ms = sorted(s * 1000 for s in samples[kind])
+        print('%-9s %8.2f %8.2f %8.2f' % (kind, ms[len(ms) // 2],
+                                          ms[int(len(ms) * 0.9)], ms[-1]))
 
 
 if __name__ == '__main__':

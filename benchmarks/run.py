@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """pymta against the reference SMTP servers: one command, one table.
 
-    python3 benchmarks/run.py                       # everything (~15 min)
-    python3 benchmarks/run.py --quick               # 1 repetition, smaller loads
+    python3 benchmarks/run.py                       # everything (~5 min)
+    python3 benchmarks/run.py --quick               # 1 rep., smaller loads
     python3 benchmarks/run.py --servers smtp-sink,pymta-fork-3.11 --loads L1,L2
+    python3 benchmarks/run.py --profile --loads L2  # cProfile, serial server
     python3 benchmarks/run.py --list                # the names to choose from
 
 Needs what ``bash benchmarks/setup.sh`` installs (Postfix's smtp-sink and
@@ -15,7 +16,8 @@ each measurement and stopped after it; servers are interleaved (rotated) and
 each measurement is repeated (--reps, default 3); the table gives the
 median, min-max and the ratio to smtp-sink measured in the same run. A load
 that does not finish within its time bound, or that smtp-source reports as
-failed, is "DNF", never a number. See benchmarks/README.md.
+failed, is "DNF", never a number. ``compare.py`` measures pymta against
+another revision of itself. See benchmarks/README.md.
 """
 
 import argparse
@@ -29,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -165,16 +168,18 @@ class Server(object):
     """One reference or pymta server process (and its children), started in
     its own session so that everything it forks can be found and ended."""
 
-    def __init__(self, name):
+    def __init__(self, name, root=ROOT, extra=()):
         self.name = name
+        self.root = root            # the checkout pymta is imported from
+        self.extra = list(extra)    # more options for servers/pymta_server.py
         self.proc = None
         self.port = None
         self.stderr_path = None
 
     def start(self, timeout=30):
         version, script, extra, _ = SERVERS[self.name]
-        self.stderr_path = '/tmp/pymta-bench-%s-%d.log' % (self.name,
-                                                           os.getpid())
+        self.stderr_path = '/tmp/pymta-bench-%s-%d-%x.log' % (
+            self.name, os.getpid(), id(self))
         stderr = open(self.stderr_path, 'wb')
         env = dict(os.environ)
         if script is None:                       # smtp-sink
@@ -199,10 +204,12 @@ class Server(object):
                                            % self.tail())
                     time.sleep(0.02)
             return
-        env['PYTHONPATH'] = ROOT     # pymta from this checkout
+        env['PYTHONPATH'] = self.root
         env['PYTHONDONTWRITEBYTECODE'] = '1'
         argv = [VENVS[version], os.path.join(SERVERS_DIR, script),
                 '--host', HOST, '--port', '0'] + extra
+        if script == 'pymta_server.py':
+            argv += ['--root', self.root] + self.extra
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=stderr, env=env, start_new_session=True,
@@ -302,7 +309,7 @@ def run_source(port, options, bound):
     return elapsed, None
 
 
-# --- measurements --------------------------------------------------------------
+# --- measurements ------------------------------------------------------------
 def load_options(load, quick):
     options = list(LOADS[load][0])
     if quick:
@@ -310,11 +317,11 @@ def load_options(load, quick):
     return options
 
 
-def measure_load(name, load, quick):
+def measure_load(name, load, quick, root=ROOT):
     options = load_options(load, quick)
     count = int(options[options.index('-m') + 1])
     size = int(options[options.index('-l') + 1])
-    server = Server(name)
+    server = Server(name, root)
     server.start()
     try:
         seconds, reason = run_source(server.port, options, LOADS[load][1])
@@ -327,7 +334,7 @@ def measure_load(name, load, quick):
     return count / seconds * 60, None
 
 
-def measure_rss(name, quick):
+def measure_rss(name, quick, root=ROOT):
     """Peak memory of the server tree while it receives one 10 MiB message.
 
     A small message first (so that every lazily started worker exists), then
@@ -337,10 +344,11 @@ def measure_rss(name, quick):
 
     Largest process: its peak RSS (VmHWM), and growth = the largest
     VmHWM - baseline VmRSS over the processes (a process forked during the
-    message counts from its parent's baseline, as fork copies its pages). Whole tree: summed PSS (shared copy-on-write
-    pages of forked workers count once), peak and growth over the
-    baseline. Returns a dict of byte counts."""
-    server = Server(name)
+    message counts from its parent's baseline, as fork copies its pages).
+    Whole tree: summed PSS (shared copy-on-write pages of forked workers
+    count once), peak and growth over the baseline. Returns a dict of byte
+    counts."""
+    server = Server(name, root)
     server.start()
     try:
         seconds, reason = run_source(server.port,
@@ -392,8 +400,8 @@ def measure_rss(name, quick):
         server.stop()
 
 
-def run_python(version, argv, timeout):
-    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE='1')
+def run_python(version, argv, timeout, root=ROOT):
+    env = dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE='1')
     proc = subprocess.Popen([VENVS[version]] + argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=ROOT, start_new_session=True)
@@ -409,54 +417,91 @@ def run_python(version, argv, timeout):
     return out.decode('utf-8', 'replace'), None
 
 
-def measure_cycle(quick):
+def run_json(version, argv, timeout, root=ROOT):
+    """Runs a benchmark script that prints one JSON line; (data, None) or
+    (None, reason)."""
+    out, reason = run_python(version, argv, timeout, root)
+    if out is None:
+        return None, reason
+    try:
+        return json.loads(out.strip().splitlines()[-1]), None
+    except (IndexError, ValueError):
+        return None, '%s: unreadable output' % os.path.basename(argv[0])
+
+
+def measure_cycle(quick, root=ROOT):
     """Test-suite cycle: SMTPTestHelper (3.11, 2.7) against aiosmtpd's
-    Controller (3.11), interleaved cycle by cycle, by
-    benchmarks/helper_cycle.py. benchmarks/test_cycle.py is tried first when
-    it exists: it is used if it takes the same options (--cycles, --which)
-    and prints the same JSON line, else helper_cycle.py is."""
+    Controller (3.11), interleaved cycle by cycle (helper_cycle.py)."""
     cycles = '20' if quick else '100'
-    scripts = ['benchmarks/helper_cycle.py']
-    if os.path.exists(os.path.join(BENCH, 'test_cycle.py')):
-        scripts.insert(0, 'benchmarks/test_cycle.py')
     results = {}
     for version, which in (('3.11', 'pymta,aiosmtpd'), ('2.7', 'pymta')):
-        kinds = which.split(',')
-        for script in scripts:
-            out, reason = run_python(version, [script, '--cycles', cycles,
-                                               '--which', which], 300)
-            try:
-                data = json.loads(out.strip().splitlines()[-1])
-                samples = [data[kind] for kind in kinds]
-            except (AttributeError, IndexError, KeyError, TypeError,
-                    ValueError):
-                reason = reason or '%s: unreadable output' % script
-                continue
-            for kind, values in zip(kinds, samples):
-                results['%s-%s' % (kind, version)] = (values, None)
-            break
-        else:
-            for kind in kinds:
-                results['%s-%s' % (kind, version)] = (None, reason)
+        data, reason = run_json(version, [
+            os.path.join(BENCH, 'helper_cycle.py'), '--cycles', cycles,
+            '--which', which, '--root', root, '--json'], 300, root)
+        for kind in which.split(','):
+            samples = data.get(kind) if data else None
+            results['%s-%s' % (kind, version)] = (
+                samples, None if samples else reason or 'no samples')
     return results
 
 
-def measure_core(quick):
-    runs = '3' if quick else '5'
+def core_rates(version, runs, seconds=1.0, root=ROOT):
+    """core.py's transactions/s runs for bytes and text input:
+    ({'bytes': [...], 'text': [...]}, None) or (None, reason)."""
+    data, reason = run_json(version, [
+        os.path.join(BENCH, 'core.py'), '--runs', str(runs), '--seconds',
+        str(seconds), '--root', root, '--json'], 60 + 4 * runs * seconds,
+        root)
+    if data and not (data.get('bytes') and data.get('text')):
+        return None, 'core.py: no rates'
+    return data, reason
+
+
+def measure_core(quick, root=ROOT):
     results = {}
     for version in ('3.11', '2.7'):
-        out, reason = run_python(version, ['benchmarks/core.py', '--runs',
-                                           runs], 120)
-        if out is None:
-            results[version] = (None, reason)
-            continue
-        m = re.search(r'runs \(transactions/s\): (.*)', out)
-        rates = [float(r) for r in m.group(1).split(',')] if m else None
-        results[version] = (rates, None if rates else 'unreadable output')
+        data, reason = core_rates(version, 3 if quick else 5, root=root)
+        for kind in ('bytes', 'text'):
+            results[(version, kind)] = (data[kind] if data else None, reason)
     return results
 
 
-# --- checks --------------------------------------------------------------------
+def snapshot(root=ROOT):
+    """A copy of ``root``'s pymta/ in a new directory under /tmp, so that a
+    run measures one state of a working tree that may be edited meanwhile.
+    The caller removes it (shutil.rmtree)."""
+    path = tempfile.mkdtemp(prefix='pymta-bench-tree-')
+    shutil.copytree(os.path.join(root, 'pymta'), os.path.join(path, 'pymta'),
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    return path
+
+
+def check_imports(versions, root):
+    """None, or why pymta under ``root`` does not import."""
+    for version in versions:
+        out, reason = run_python(version, ['-c', 'import pymta.mta, '
+                                           'pymta.command_parser, '
+                                           'pymta.test_util'], 60, root)
+        if reason:
+            return 'pymta of %s does not import on %s: %s' % (root, version,
+                                                              reason)
+    return None
+
+
+def describe_tree(root=ROOT):
+    """The commit of the checkout, and whether its pymta/ has changes."""
+    def git(*args):
+        return subprocess.run(['git', '-C', root] + list(args),
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL,
+                              universal_newlines=True).stdout.strip()
+    head = git('rev-parse', '--short', 'HEAD') or 'unknown commit'
+    dirty = git('status', '--porcelain', '--', 'pymta')
+    return '%s%s' % (head, ' + uncommitted changes in pymta/' if dirty
+                     else '')
+
+
+# --- checks ------------------------------------------------------------------
 def postfix_daemons():
     found = []
     for entry in os.listdir('/proc'):
@@ -507,7 +552,7 @@ def check_setup(servers, measures):
             % ', '.join('%d %s' % d for d in daemons))
 
 
-# --- the table -----------------------------------------------------------------
+# --- the table ---------------------------------------------------------------
 def fmt_num(value, unit):
     if unit == 'MB/s':
         return '%.1f' % value
@@ -524,7 +569,7 @@ def summary(values, unit):
         return None, '', ''
     med = statistics.median(ok)
     return med, fmt_num(med, unit), '%s-%s' % (fmt_num(min(ok), unit),
-                                                 fmt_num(max(ok), unit))
+                                               fmt_num(max(ok), unit))
 
 
 def build_table(results, servers, measures, reps):
@@ -620,20 +665,21 @@ def build_table(results, servers, measures, reps):
             rows.append(('test cycle ms (n=%d)' % len(ms), label, smed,
                          srange, ratio, target, met))
     if 'core' in measures:
-        for version, (rates, reason) in sorted(
-                results.get('core', {}).items(), reverse=True):
+        core = results.get('core', {})
+        for key in sorted(core, key=lambda k: (k[0] != '3.11', k[1])):
+            rates, reason = core[key]
+            label = 'sans-I/O core %s, %s input' % key
             if rates is None:
-                rows.append(('core transactions/s', 'sans-I/O core ' + version,
-                             'failed', reason[:40], '', '', ''))
+                rows.append(('core transactions/s', label, 'failed',
+                             reason[:40], '', '', ''))
                 continue
             med, smed, srange = summary(rates, 'tps')
             target = met = ''
-            if version == '3.11':
+            if key[0] == '3.11':
                 target = '>= {:,}'.format(CORE_TARGET)
                 met = 'yes' if med >= CORE_TARGET else 'NO'
             rows.append(('core transactions/s (runs=%d)' % len(rates),
-                         'sans-I/O core ' + version, smed, srange, '', target,
-                         met))
+                         label, smed, srange, '', target, met))
     widths = [max(len(str(r[i])) for r in rows + [header])
               for i in range(len(header))]
     lines = []
@@ -650,7 +696,7 @@ def build_table(results, servers, measures, reps):
     return '\n'.join(lines)
 
 
-# --- main ----------------------------------------------------------------------
+# --- main --------------------------------------------------------------------
 def parse_list(text, allowed, what):
     if text is None:
         return list(allowed)
@@ -664,6 +710,47 @@ def parse_list(text, allowed, what):
                              % (what, item, ', '.join(allowed)))
         chosen.extend(m for m in matches if m not in chosen)
     return chosen
+
+
+def profile(args):
+    """cProfile of the serial server (one process runs the serving loop and
+    the SMTP core) while smtp-source runs each chosen load once."""
+    names = parse_list(args.servers or 'pymta-serial-3.11',
+                       [n for n in SERVERS if n.startswith('pymta-serial')],
+                       'server (--profile: pymta-serial-*)')
+    loads = parse_list(args.loads or 'L2', MEASURES[:4], 'load')
+    try:
+        check_setup(names, loads)
+    except SetupMissing as e:
+        log(str(e))
+        return 2
+    label, tree = describe_tree(), snapshot()
+    report = os.path.join(tree, 'profile.txt')
+    try:
+        for name in names:
+            server = Server(name, tree, extra=['--profile', report])
+            try:
+                server.start()
+                for load in loads:
+                    seconds, reason = run_source(
+                        server.port, load_options(load, args.quick),
+                        LOADS[load][1])
+                    log('%s %s: %s' % (name, load,
+                                       reason or '%.2f s' % seconds))
+            finally:
+                server.stop()
+            print('cProfile of %s (pymta %s) under %s (time in poll/select '
+                  'is waiting for the client):'
+                  % (name, label, ', '.join(loads)))
+            try:
+                with open(report) as f:
+                    print(f.read())
+                os.unlink(report)
+            except OSError:
+                print('(no profile written)')
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    return 0
 
 
 def main(argv=None):
@@ -684,6 +771,10 @@ def main(argv=None):
                         '(L1 500, L2 1000, L3 500, L4 2), 20 test cycles')
     parser.add_argument('--json', metavar='FILE',
                         help='also write every sample to FILE')
+    parser.add_argument('--profile', action='store_true',
+                        help='instead of measuring: run the loads (default '
+                        'L2) once against the pymta serial server under '
+                        'cProfile and print where its time went')
     parser.add_argument('--list', action='store_true',
                         help='print the server and measure names and exit')
     args = parser.parse_args(argv)
@@ -691,6 +782,8 @@ def main(argv=None):
         print('servers: ' + ' '.join(SERVERS))
         print('measures: ' + ' '.join(MEASURES))
         return 0
+    if args.profile:
+        return profile(args)
     servers = parse_list(args.servers, list(SERVERS), 'server')
     if 'smtp-sink' not in servers:
         servers.insert(0, 'smtp-sink')
@@ -701,46 +794,30 @@ def main(argv=None):
     except SetupMissing as e:
         log(str(e))
         return 2
-
-    started = time.monotonic()
-    results = {'loads': {}, 'rss': {}}
-    loads = [m for m in MEASURES[:4] if m in measures]
-    for rep in range(reps):
-        # rotate the order each repetition: no server always goes first
-        order = servers[rep % len(servers):] + servers[:rep % len(servers)]
-        for load in loads:
-            for name in order:
-                value, reason = measure_load(name, load, args.quick)
-                results['loads'].setdefault((name, load), []).append(
-                    (value, reason))
-                log('[%4.0fs] rep %d %s %-18s %s' % (
-                    time.monotonic() - started, rep + 1, load, name,
-                    reason or fmt_num(value, LOADS[load][2]) + ' '
-                    + LOADS[load][2]))
-        if 'rss' in measures:
-            for name in order:
-                value, reason = measure_rss(name, args.quick)
-                results['rss'].setdefault(name, []).append((value, reason))
-                log('[%4.0fs] rep %d rss %-18s %s' % (
-                    time.monotonic() - started, rep + 1, name,
-                    reason or 'largest +%.1f MiB, tree +%.1f MiB' % (
-                        value['largest_growth'] / MiB,
-                        value['tree_growth'] / MiB)))
-    if 'cycle' in measures:
-        results['cycle'] = measure_cycle(args.quick)
-        log('[%4.0fs] test cycle done' % (time.monotonic() - started))
-    if 'core' in measures:
-        results['core'] = measure_core(args.quick)
-        log('[%4.0fs] core done' % (time.monotonic() - started))
+    label, tree = describe_tree(), snapshot()
+    try:
+        versions = set(SERVERS[n][0] for n in servers if n in PYMTA)
+        if 'cycle' in measures or 'core' in measures:
+            versions.update(VENVS)
+        reason = check_imports(sorted(versions), tree)
+        if reason:
+            log(reason)
+            return 1
+        started = time.monotonic()
+        results = measure_all(servers, measures, reps, args.quick, tree)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
     leftovers = postfix_daemons()
     if leftovers:
         log('WARNING: a Postfix daemon is running: postfix stop')
 
+    loads = [m for m in MEASURES[:4] if m in measures]
     print()
-    print('pymta benchmarks: %d repetition(s)%s, %.0f s, %s, %d cores'
-          % (reps, ' (quick: fewer messages)' if args.quick else '',
-             time.monotonic() - started, time.strftime('%Y-%m-%d %H:%M'),
-             os.cpu_count()))
+    print('pymta benchmarks: pymta %s; %d repetition(s)%s, %.0f s, %s, '
+          '%d cores' % (label, reps,
+                        ' (quick: fewer messages)' if args.quick else '',
+                        time.monotonic() - started,
+                        time.strftime('%Y-%m-%d %H:%M'), os.cpu_count()))
     for load in loads:
         print('  %s: smtp-source %s (bound %d s): %s' % (
             load, ' '.join(load_options(load, args.quick)), LOADS[load][1],
@@ -755,8 +832,45 @@ def main(argv=None):
                                  results['loads'].items()},
                        'rss': results['rss'],
                        'cycle': results.get('cycle'),
-                       'core': results.get('core')}, f, indent=1)
+                       'core': {'%s %s' % k: v for k, v in
+                                results.get('core', {}).items()}},
+                      f, indent=1)
     return 0
+
+
+def measure_all(servers, measures, reps, quick, tree):
+    """Every measurement, the servers interleaved; pymta from ``tree``."""
+    started = time.monotonic()
+    results = {'loads': {}, 'rss': {}}
+    loads = [m for m in MEASURES[:4] if m in measures]
+    for rep in range(reps):
+        # rotate the order each repetition: no server always goes first
+        order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+        for load in loads:
+            for name in order:
+                value, reason = measure_load(name, load, quick, tree)
+                results['loads'].setdefault((name, load), []).append(
+                    (value, reason))
+                log('[%4.0fs] rep %d %s %-18s %s' % (
+                    time.monotonic() - started, rep + 1, load, name,
+                    reason or fmt_num(value, LOADS[load][2]) + ' '
+                    + LOADS[load][2]))
+        if 'rss' in measures:
+            for name in order:
+                value, reason = measure_rss(name, quick, tree)
+                results['rss'].setdefault(name, []).append((value, reason))
+                log('[%4.0fs] rep %d rss %-18s %s' % (
+                    time.monotonic() - started, rep + 1, name,
+                    reason or 'largest +%.1f MiB, tree +%.1f MiB' % (
+                        value['largest_growth'] / MiB,
+                        value['tree_growth'] / MiB)))
+    if 'cycle' in measures:
+        results['cycle'] = measure_cycle(quick, tree)
+        log('[%4.0fs] test cycle done' % (time.monotonic() - started))
+    if 'core' in measures:
+        results['core'] = measure_core(quick, tree)
+        log('[%4.0fs] core done' % (time.monotonic() - started))
+    return results
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@
 # * Debian's postfix package, for smtp-sink and smtp-source only: installed
 #   with "No configuration", and any Postfix daemon it may have started is
 #   stopped again (the benchmarks never need one);
-# * benchmarks/.venv-py311: Python 3.11 with aiosmtpd, Twisted, py-spy and
+# * benchmarks/.venv-py311: Python 3.11 with aiosmtpd, Twisted and
 #   pymta's dependencies;
 # * benchmarks/.venv-py27: Python 2.7 with pymta's dependencies (made with
 #   virtualenv < 20.22, the last that creates 2.7 environments, installed in
@@ -71,7 +71,7 @@ done
 echo "== $here/.venv-py311 ($PY311)"
 [ -x "$here/.venv-py311/bin/python" ] || "$PY311" -m venv "$here/.venv-py311"
 "$here/.venv-py311/bin/pip" install -q --upgrade pip
-"$here/.venv-py311/bin/pip" install -q aiosmtpd twisted py-spy six \
+"$here/.venv-py311/bin/pip" install -q aiosmtpd twisted six \
     'pycerberus>=0.7'
 
 echo "== $here/.venv-py27 ($PY27)"
