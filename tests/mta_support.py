@@ -20,6 +20,7 @@ import os
 import pickle
 import select
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -524,3 +525,42 @@ def swaks_or_skip(test):
                       'must run the swaks tests')
         raise unittest.SkipTest('swaks is not installed')
     return path
+
+
+# --- test cases with servers in processes of their own -------------------------
+def smtp_client(test, port):
+    """An ``smtplib.SMTP`` connected to 127.0.0.1:``port``, closed when
+    ``test`` ends."""
+    connection = smtplib.SMTP('127.0.0.1', port, timeout=TIMEOUT)
+    test.addCleanup(_close_quietly, connection)
+    return connection
+
+
+def _close_quietly(connection):
+    try:
+        connection.close()
+    except Exception:
+        pass
+
+
+class ServerTestCase(unittest.TestCase):
+    """A test case that starts ``ServerProcess`` servers (stopped when the
+    test ends) and talks to them with raw clients."""
+
+    def start_server(self, use_multiprocessing, **options):
+        server = ServerProcess(use_multiprocessing, **options)
+        self.addCleanup(server.cleanup)
+        return server.start()
+
+    def raw(self, server):
+        client = RawClient(server.port)
+        self.addCleanup(client.close)
+        return client
+
+    def greeted_client(self, server, helo=b'client.example'):
+        """A raw client that got the greeting and sent ``HELO <helo>``."""
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO ' + helo + b'\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        return client

@@ -14,8 +14,8 @@ from pymta.command_parser import ParserImplementation, SMTPCommandParser
 from pymta.compat import native_from_wire
 from pymta.lib import PythonicTestCase
 from pymta.session import SMTPSession
-from pymta.test_util import (BlackholeDeliverer, CommandParserHelper,
-                             CommandParserTestCase, DummyAuthenticator)
+from pymta.test_util import (CommandParserHelper, CommandParserTestCase,
+                             DummyAuthenticator)
 from .core_support import RecordingChannel, RecordingDeliverer, b64
 
 
@@ -313,9 +313,10 @@ def _until_data(driver):
 
 
 class DetailChecks(object):
-    """The checks, run by a helper-based and a test-case-based class."""
+    """The checks, run by a helper-based and a test-case-based class (a
+    mixin: collected only through them)."""
 
-    def check_multiline_custom_reply_is_recorded_as_returned(self):
+    def test_multiline_custom_reply_is_recorded_as_returned(self):
         for lines in (('Go away', 'Evil IP'), ['Go away', 'Evil IP']):
             reply = (552, lines)
             driver = self.new_driver(policy=_CustomReplies(reply))
@@ -328,7 +329,7 @@ class DetailChecks(object):
             self.assertEqual(['552-Go away', '552 Evil IP'],
                              driver.command_parser.messages[-2:])
 
-    def check_session_enforces_the_size_limit(self):
+    def test_session_enforces_the_size_limit(self):
         policy = _SizeLimit(10)
         driver = self.new_driver(policy=policy)
         _until_data(driver)
@@ -345,7 +346,7 @@ class DetailChecks(object):
         self.assertEqual('x' * 10,
                          driver.deliverer.received_messages.get_nowait().msg_data)
 
-    def check_size_limit_counts_octets(self):
+    def test_size_limit_counts_octets(self):
         # six characters, twelve octets as the client sent them
         policy = _SizeLimit(11)
         driver = self.new_driver(policy=policy)
@@ -354,7 +355,7 @@ class DetailChecks(object):
         self.assertEqual(552, driver.last_reply()[0])
         self.assertEqual(0, policy.msgdata_asked)
 
-    def check_mail_size_asks_the_current_policy(self):
+    def test_mail_size_asks_the_current_policy(self):
         driver = self.new_driver(policy=_SizeLimit(100))
         driver.session._policy = _SizeLimit(10)
         driver.ehlo()
@@ -366,7 +367,7 @@ class DetailChecks(object):
         driver.session._policy = _SizeLimit(50)
         driver.send('MAIL FROM', '<a@example.com> SIZE=50')
 
-    def check_handle_auth_credentials(self):
+    def test_handle_auth_credentials(self):
         driver = self.new_driver(policy=IMTAPolicy(),
                                  authenticator=DummyAuthenticator())
         driver.ehlo()
@@ -388,21 +389,6 @@ class HelperDetailsTest(DetailChecks, unittest.TestCase):
     def new_driver(self, policy=None, authenticator=None):
         return CommandParserHelper(policy=policy, authenticator=authenticator)
 
-    def test_multiline_custom_reply_is_recorded_as_returned(self):
-        self.check_multiline_custom_reply_is_recorded_as_returned()
-
-    def test_session_enforces_the_size_limit(self):
-        self.check_session_enforces_the_size_limit()
-
-    def test_size_limit_counts_octets(self):
-        self.check_size_limit_counts_octets()
-
-    def test_mail_size_asks_the_current_policy(self):
-        self.check_mail_size_asks_the_current_policy()
-
-    def test_handle_auth_credentials(self):
-        self.check_handle_auth_credentials()
-
 
 class TestCaseDetailsTest(DetailChecks, CommandParserTestCase):
     """The same through CommandParserTestCase: ``init`` starts over with a
@@ -411,21 +397,6 @@ class TestCaseDetailsTest(DetailChecks, CommandParserTestCase):
     def new_driver(self, policy=None, authenticator=None):
         self.init(policy=policy, authenticator=authenticator)
         return self
-
-    def test_multiline_custom_reply_is_recorded_as_returned(self):
-        self.check_multiline_custom_reply_is_recorded_as_returned()
-
-    def test_session_enforces_the_size_limit(self):
-        self.check_session_enforces_the_size_limit()
-
-    def test_size_limit_counts_octets(self):
-        self.check_size_limit_counts_octets()
-
-    def test_mail_size_asks_the_current_policy(self):
-        self.check_mail_size_asks_the_current_policy()
-
-    def test_handle_auth_credentials(self):
-        self.check_handle_auth_credentials()
 
 
 class WireFormatTest(unittest.TestCase):

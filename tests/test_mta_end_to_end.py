@@ -23,8 +23,8 @@ import unittest
 from pymta.compat import native_from_wire, wire_bytes
 
 from .mta_support import (AUTHENTICATOR_FAULT_USER, DELIVERER_FAULT_SENDER,
-                          MAX_SIZE, TIMEOUT, OnForkPath, RawClient,
-                          ServerProcess, swaks_or_skip)
+                          MAX_SIZE, OnForkPath, RawClient, ServerProcess,
+                          smtp_client, swaks_or_skip)
 
 
 def b64(text):
@@ -60,16 +60,8 @@ class EndToEndTests(object):
 
     # --- helpers -------------------------------------------------------------
     def smtp(self):
-        connection = smtplib.SMTP('127.0.0.1', self.server.port,
-                                  timeout=TIMEOUT)
-        self.addCleanup(self._close_smtp, connection)
-        return connection
+        return smtp_client(self, self.server.port)
 
-    def _close_smtp(self, connection):
-        try:
-            connection.close()
-        except Exception:
-            pass
 
     def raw(self):
         client = RawClient(self.server.port)

@@ -23,7 +23,8 @@ import unittest
 from pymta.mta import PythonMTA
 from pymta.test_util import BlackholeDeliverer
 
-from .mta_support import OnForkPath, TIMEOUT, RawClient, ServerProcess
+from .mta_support import (OnForkPath, RawClient, ServerProcess,
+                          smtp_client)
 
 
 #: default_max_message_size of the second server
@@ -108,16 +109,8 @@ class HardeningTests(object):
         return client.read_reply()
 
     def smtp(self, server=None):
-        connection = smtplib.SMTP('127.0.0.1', (server or self.server).port,
-                                  timeout=TIMEOUT)
-        self.addCleanup(self._close_smtp, connection)
-        return connection
+        return smtp_client(self, (server or self.server).port)
 
-    def _close_smtp(self, connection):
-        try:
-            connection.close()
-        except Exception:
-            pass
 
     def assert_served(self, server=None):
         """The server still serves a new client."""

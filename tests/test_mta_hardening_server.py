@@ -30,8 +30,8 @@ import unittest
 from pymta.mta import PythonMTA
 
 from .mta_support import (SLOW_DELIVERY_LINE, SLOW_DELIVERY_SECONDS,
-                          SLOW_DELIVERY_SENDER, TIMEOUT, RawClient,
-                          ServerProcess, child_pids, is_alive,
+                          SLOW_DELIVERY_SENDER, TIMEOUT, ServerTestCase,
+                          child_pids, is_alive,
                           skip_unless_fork_path_possible)
 
 
@@ -44,24 +44,7 @@ TRICKLE_LIMIT = 3.0
 TRICKLE_INTERVAL = 0.05
 
 
-class HardeningTestCase(unittest.TestCase):
-
-    def start_server(self, use_multiprocessing, **options):
-        server = ServerProcess(use_multiprocessing, **options)
-        self.addCleanup(server.cleanup)
-        return server.start()
-
-    def raw(self, server):
-        client = RawClient(server.port)
-        self.addCleanup(client.close)
-        return client
-
-    def greeted(self, server, helo=b'client.example'):
-        client = self.raw(server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'HELO ' + helo + b'\r\n')
-        self.assertEqual(250, client.read_reply()[0])
-        return client
+class HardeningTestCase(ServerTestCase):
 
     def has_input(self, client, timeout):
         """Wait up to ``timeout`` seconds for something from the server."""
@@ -161,7 +144,7 @@ class TimeLimitTests(object):
     def test_complete_commands_restart_the_timeout(self):
         server = self.start_server(self.use_multiprocessing,
                                    session_timeout=0.3)
-        client = self.greeted(server)
+        client = self.greeted_client(server)
         started = _now()
         while _now() - started < 0.6:     # two timeouts' worth
             self.assertFalse(self.has_input(client, 0.15))
@@ -177,7 +160,7 @@ class TimeLimitTests(object):
         # DATA phase as a whole may take 0.8 s
         server = self.start_server(self.use_multiprocessing,
                                    session_timeout=0.3, max_data_seconds=0.8)
-        client = self.greeted(server)
+        client = self.greeted_client(server)
         self.start_data(client)
         elapsed = self.trickle(client)
         self.assertTrue(0.6 <= elapsed < 2.5, elapsed)
@@ -188,7 +171,7 @@ class TimeLimitTests(object):
     def test_the_data_limit_is_for_each_data_phase(self):
         server = self.start_server(self.use_multiprocessing,
                                    max_data_seconds=0.5)
-        client = self.greeted(server)
+        client = self.greeted_client(server)
         for number in range(2):
             # (0.3 s each: more than the limit for both together)
             self.start_data(client)
@@ -232,8 +215,8 @@ class TimeLimitTests(object):
         server = self.start_server(self.use_multiprocessing)
         idle = None
         if self.use_multiprocessing:
-            idle = self.greeted(server, b'idle.example')
-        client = self.greeted(server)
+            idle = self.greeted_client(server, b'idle.example')
+        client = self.greeted_client(server)
         self.start_data(client, sender=SLOW_DELIVERY_SENDER)
         client.send(b'Subject: slow\r\n\r\nslow\r\n.\r\n')
         server.output.read_until(SLOW_DELIVERY_LINE)
@@ -313,7 +296,7 @@ class ForkPoolTest(HardeningTestCase):
         # before, it waited in the listen backlog without a word for as
         # long as the two sessions lasted
         server = self.start_server(True, max_workers=2)
-        holders = [self.greeted(server) for _ in range(2)]
+        holders = [self.greeted_client(server) for _ in range(2)]
         started = _now()
         turned_away = self.raw(server)
         code, lines = self.reply_within(turned_away, 1.0)
@@ -407,7 +390,7 @@ class ForkPoolTest(HardeningTestCase):
 
     def test_shutdown_server_timeout_caps_the_grace(self):
         server = self.start_server(True, shutdown_timeout=0.2)
-        client = self.greeted(server)
+        client = self.greeted_client(server)
         self.start_data(client, sender=SLOW_DELIVERY_SENDER)
         client.send(b'slow\r\n.\r\n')
         server.output.read_until(SLOW_DELIVERY_LINE)

@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from .mta_support import (SLOW_SECONDS, TIMEOUT, RawClient, ServerProcess,
+from .mta_support import (SLOW_SECONDS, TIMEOUT, ServerTestCase,
                           child_pids, is_alive, living,
                           multiprocessing_is_importable,
                           skip_unless_fork_path_possible)
@@ -25,25 +25,7 @@ from .mta_support import (SLOW_SECONDS, TIMEOUT, RawClient, ServerProcess,
 _now = getattr(time, 'monotonic', time.time)
 
 
-class ServerProcessTestCase(unittest.TestCase):
-
-    def start_server(self, use_multiprocessing, **options):
-        server = ServerProcess(use_multiprocessing, **options)
-        self.addCleanup(server.cleanup)
-        return server.start()
-
-    def raw(self, server):
-        client = RawClient(server.port)
-        self.addCleanup(client.close)
-        return client
-
-    def greeted_client(self, server, helo):
-        """A raw client that got the greeting and sent ``HELO <helo>``."""
-        client = self.raw(server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'HELO ' + helo + b'\r\n')
-        self.assertEqual(250, client.read_reply()[0])
-        return client
+class ServerProcessTestCase(ServerTestCase):
 
     def helo_pid(self, client):
         """Greeting and ``HELO pid``: the pid of the process serving
