@@ -1,15 +1,15 @@
 # -*- coding: utf-8 -*-
 """Serving one connection: ``serve_connection`` moves the octets between an
-accepted socket and an ``SMTPParser`` until the connection ends.
+accepted socket and an ``SMTPConnection`` until the connection ends.
 
-It reads the socket in large chunks, feeds each chunk to the parser and
-sends everything the parser wrote in reply to that chunk with one send. It
-ends when the parser closes the connection, the client goes away, a time
+It reads the socket in large chunks, feeds each chunk to the connection and
+sends everything the connection answered to that chunk with one send. It
+ends when the connection says it is closing, the client goes away, a time
 limit is up (the client waited too long with its next complete command, or
 took too long over one DATA phase or the whole session; it gets a 421), or
 the stop fd becomes readable (the server shuts down; the client then gets a
-421). It knows no SMTP: the parser writes every reply, and the 421s come
-from ``pymta.replies`` by name.
+421). It knows no SMTP: the connection writes every reply, and the 421s
+come from ``pymta.replies`` by name.
 """
 
 from __future__ import absolute_import
@@ -17,49 +17,21 @@ from __future__ import absolute_import
 import logging
 import socket
 
-from .compat import wire_bytes
 from .fdwait import FdWaiter, _errno_of, _now
-from .parser import ClientDisconnectedError, SMTPParser
+from .connection import SMTPConnection
 from .sockets import DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
     close_connection, say_goodbye
+from .states import MESSAGE_DATA
 from .time_limits import TimeLimits
 
 
-__all__ = ['SocketChannel', 'serve_connection']
+__all__ = ['serve_connection']
 
 log = logging.getLogger('pymta')
 
 _STOPPED = 'stopped'
 _TIMED_OUT = 'timed out'
 _DONE = 'done'
-
-
-class SocketChannel(object):
-    """The channel an ``SMTPParser`` writes to: it collects the reply
-    lines (``write``) and whether the connection is to be closed
-    (``close``); ``serve_connection`` sends them after each chunk of input."""
-
-    __slots__ = ('_lines', 'is_closing')
-
-    def __init__(self):
-        self._lines = []
-        self.is_closing = False
-
-    def write(self, text):
-        self._lines.append(text)
-
-    def close(self):
-        self.is_closing = True
-
-    def take_output(self):
-        """The octets written since the last call."""
-        lines = self._lines
-        if not lines:
-            return b''
-        self._lines = []
-        if len(lines) == 1:     # the common case: one reply line
-            return wire_bytes(lines[0])
-        return b''.join([wire_bytes(line) for line in lines])
 
 
 def _send_all(connection, data, waiter, deadline, stop=None):
@@ -124,7 +96,7 @@ def serve_connection(connection, remote_address, instances, settings,
     ``remote_address`` is the address ``accept()`` returned. ``instances``:
     ``(deliverer, policy, authenticator)`` (policy and authenticator may be
     None). ``settings``: a ``ConnectionSettings``, the server's name and
-    the limits: the limits of ``SMTPParser`` and the time limits (see
+    the limits: the limits of ``SMTPConnection`` and the time limits (see
     ``TimeLimits``): ``command_timeout`` for each command (only a reply to
     a complete command, or in the DATA phase a chunk of message data,
     restarts it; also the time the client may leave our replies unread),
@@ -143,7 +115,6 @@ def serve_connection(connection, remote_address, instances, settings,
     does; a fault in pymta itself is logged and ends only this connection.
     """
     remote_ip, remote_port = remote_address[0], remote_address[1]
-    channel = SocketChannel()
     hostname = settings.hostname or socket.getfqdn()
     # (what the loop below needs, bound once: no lookups per chunk)
     read_size = settings.read_size
@@ -163,18 +134,18 @@ def serve_connection(connection, remote_address, instances, settings,
             # make Python poll before each call)
             connection.settimeout(0.0)
         deliverer, policy, authenticator = instances
-        parser = SMTPParser(
-            channel, remote_ip, remote_port, deliverer, policy=policy,
-            authenticator=authenticator, primary_hostname=hostname,
-            max_errors=settings.max_errors,
+        smtp = SMTPConnection(
+            deliverer, policy=policy, authenticator=authenticator,
+            hostname=hostname, max_errors=settings.max_errors,
             max_auth_failures=settings.max_auth_failures,
             default_max_message_size=settings.default_max_message_size)
+        smtp.start(remote_ip, remote_port)
         time_limits = TimeLimits(settings.command_timeout,
                                  settings.max_data_seconds,
                                  settings.max_session_seconds)
-        output = channel.take_output()
+        output = smtp.data_to_send()
         while True:
-            if channel.is_closing and on_session_end is not None:
+            if smtp.closing and on_session_end is not None:
                 on_session_end()
                 on_session_end = None
             outcome = _send_all(connection, output, waiter,
@@ -187,7 +158,7 @@ def serve_connection(connection, remote_address, instances, settings,
                 log.info('%s:%s does not read its replies, closing',
                          remote_ip, remote_port)
                 break
-            if channel.is_closing:
+            if smtp.closing:
                 graceful = True
                 break
             if time_limits.expired:
@@ -232,15 +203,13 @@ def serve_connection(connection, remote_address, instances, settings,
             if not data:
                 log.debug('%s:%s disconnected', remote_ip, remote_port)
                 break
-            was_in_data_mode = parser.is_in_data_mode()
-            parser.process_new_data(data)
-            output = channel.take_output()
+            was_reading_data = smtp.reader is MESSAGE_DATA
+            smtp.receive_data(data)
+            output = smtp.data_to_send()
             # (every complete command gets a reply: only a reply, or message
             # data, restarts the command timeout)
-            time_limits.after_input(bool(output), was_in_data_mode,
-                                    parser.is_in_data_mode())
-    except ClientDisconnectedError:
-        log.debug('%s:%s disconnected', remote_ip, remote_port)
+            time_limits.after_input(bool(output), was_reading_data,
+                                    smtp.reader is MESSAGE_DATA)
     except (IOError, OSError) as e:
         if _errno_of(e) in DISCONNECT_ERRNOS:
             log.debug('%s:%s went away: %s', remote_ip, remote_port, e)

@@ -22,7 +22,7 @@ class ConnectionSettings(object):
     * ``max_data_seconds``, ``max_session_seconds``: the most one DATA
       phase, and the whole connection, may take (see ``TimeLimits``).
     * ``max_errors``, ``max_auth_failures``, ``default_max_message_size``:
-      the limits of ``SMTPParser``.
+      the limits of ``SMTPConnection``.
     * ``read_size``: octets read from the client at once.
 
     Each limit is None for none (the default)."""

@@ -113,7 +113,7 @@ class StateMachine(object):
     def copy(self, initial_state=None):
         """A new machine with the same table (shared until either adds a
         transition), no flags, in ``initial_state``."""
-        clone = StateMachine(initial_state)
+        clone = self.__class__(initial_state)
         clone._transitions = self._transitions
         clone._states = self._states
         clone._table_is_shared = True

@@ -14,9 +14,19 @@ ready; NOOP and HELP change nothing; QUIT ends it (``finished``).
 Two flags ride along, set by a command that succeeded: ``esmtp`` (by EHLO:
 only then are AUTH and extensions allowed) and ``authenticated`` (by AUTH:
 *ready* then means ``authenticated`` instead of ``initialized``, so another
-AUTH is out of order). The AUTH LOGIN exchange (the user name and password
-lines) happens inside the AUTH LOGIN command: the state moves once the
-credentials are accepted.
+AUTH is out of order).
+
+The state also chooses how the client's next octets are read (``READERS``):
+a command line, the message data (``receiving_message``, until
+``<CRLF>.<CRLF>``) or one line of the AUTH LOGIN exchange. That exchange has
+two states of its own: AUTH LOGIN leads to ``auth_login_username`` (no
+initial response) and the user name line (``USERNAME``) to
+``auth_login_password``; the password line ends it (``CREDENTIALS_OK`` or
+``CREDENTIALS_BAD``), and so does a cancelled or unreadable line
+(``CANCEL``). A failed AUTH is back where it started: ``initialized``. (To
+the legacy API the exchange happens inside the AUTH command, so
+``state()`` calls both exchange states ``initialized``; ``current()``
+names them.)
 
 A command the table does not allow in the current state gets a 503 and
 changes nothing. ``render()`` writes the table as text; docs/state-table.txt
@@ -28,7 +38,8 @@ from __future__ import absolute_import
 from .statemachine import StateMachine
 
 
-__all__ = ['build_state_machine', 'render']
+__all__ = ['build_state_machine', 'reader_of', 'render', 'COMMAND_LINE',
+           'MESSAGE_DATA', 'AUTH_LINE']
 
 #: not a state: "where HELO/EHLO (and AUTH) left the session":
 #: ``authenticated`` after a successful AUTH, else ``initialized``
@@ -43,9 +54,14 @@ TRANSITIONS = {
                           'EHLO': 'initialized',
                           'RSET': 'greeted'},
     'initialized':       {'AUTH PLAIN': 'authenticated',
-                          'AUTH LOGIN': 'authenticated',
+                          'AUTH LOGIN': 'auth_login_username',
                           'MAIL FROM': 'sender_known',
                           'RSET': 'initialized'},
+    'auth_login_username': {'USERNAME': 'auth_login_password',
+                            'CANCEL': 'initialized'},
+    'auth_login_password': {'CREDENTIALS_OK': 'authenticated',
+                            'CREDENTIALS_BAD': 'initialized',
+                            'CANCEL': 'initialized'},
     'authenticated':     {'MAIL FROM': 'sender_known',
                           'RSET': 'authenticated'},
     'sender_known':      {'RCPT TO': 'recipient_known',
@@ -58,15 +74,30 @@ TRANSITIONS = {
                           'RSET': READY},
 }
 
-#: commands allowed in every state but ``new`` and ``finished``
+#: commands allowed in every state but ``new``, ``finished`` and the AUTH
+#: LOGIN exchange (whose lines are credentials, not commands)
 IN_EVERY_STATE = {'NOOP': SAME, 'HELP': SAME, 'QUIT': 'finished'}
+
+#: how the client's next octets are read
+COMMAND_LINE = 'command line'
+MESSAGE_DATA = 'message data'
+AUTH_LINE = 'AUTH line'
+
+#: state -> its reader, where it is not COMMAND_LINE
+READERS = {'receiving_message': MESSAGE_DATA,
+           'auth_login_username': AUTH_LINE,
+           'auth_login_password': AUTH_LINE}
+
+#: the steps that happen without a command line from the client
+INTERNAL_STEPS = frozenset(['GREET', 'MSGDATA', 'USERNAME', 'CREDENTIALS_OK',
+                            'CREDENTIALS_BAD', 'CANCEL'])
 
 #: command -> the flag that must be set for it
 REQUIRES = {'AUTH PLAIN': 'esmtp', 'AUTH LOGIN': 'esmtp'}
 
 #: command -> the flag it sets when it succeeds
 SETS = {'EHLO': 'esmtp', 'AUTH PLAIN': 'authenticated',
-        'AUTH LOGIN': 'authenticated'}
+        'CREDENTIALS_OK': 'authenticated'}
 
 #: what READY stands for: (next state, the condition for it)
 _READY_STATES = (('initialized', 'if_not_authenticated'),
@@ -79,22 +110,47 @@ def _rows():
     for state in sorted(TRANSITIONS, key=_state_order):
         for command in sorted(TRANSITIONS[state]):
             yield state, command, TRANSITIONS[state][command]
-        if state != 'new':
+        if state != 'new' and state not in _IN_AUTH_LOGIN:
             for command in sorted(IN_EVERY_STATE):
                 yield state, command, IN_EVERY_STATE[command]
 
 
+_IN_AUTH_LOGIN = ('auth_login_username', 'auth_login_password')
+
+
+class DialogueStateMachine(StateMachine):
+    """The dialogue's machine: ``current()`` is the table's state;
+    ``state()`` is what SPEC section 4 calls it (the AUTH LOGIN exchange
+    happens inside the AUTH command, before the state moves: its states
+    read as ``initialized``)."""
+
+    def current(self):
+        return self._state
+
+    def state(self):
+        state = StateMachine.state(self)
+        if state in _IN_AUTH_LOGIN:
+            return 'initialized'
+        return state
+
+
+def reader_of(state):
+    """How the client's next octets are read in ``state``."""
+    return READERS.get(state, COMMAND_LINE)
+
+
 def _state_order(state):
-    order = ('new', 'greeted', 'initialized', 'authenticated', 'sender_known',
+    order = ('new', 'greeted', 'initialized', 'auth_login_username',
+             'auth_login_password', 'authenticated', 'sender_known',
              'recipient_known', 'receiving_message')
     return order.index(state) if state in order else len(order)
 
 
 def build_state_machine():
-    """A ``StateMachine`` in state ``new`` with this table (the generic
+    """A ``DialogueStateMachine`` in state ``new`` with this table (the generic
     machine of SPEC section 5 runs it: conditions and flags become its
     ``if_<flag>`` conditions and ``set_<flag>`` operations)."""
-    machine = StateMachine(initial_state='new')
+    machine = DialogueStateMachine(initial_state='new')
     for state, command, target in _rows():
         operations = ('set_' + SETS[command],) if command in SETS else ()
         required = REQUIRES.get(command)
@@ -115,7 +171,11 @@ def render():
     """The table as text, one line per transition (docs/state-table.txt)."""
     lines = ['# The SMTP dialogue of pymta: state, command -> next state',
              '# (generated by pymta.states.render(); READY: "initialized",',
-             '# or "authenticated" after a successful AUTH)', '']
+             '# or "authenticated" after a successful AUTH)', '',
+             '# How the next input is read: %s, unless' % COMMAND_LINE]
+    for state in sorted(READERS, key=_state_order):
+        lines.append('#   %s: %s' % (state, READERS[state]))
+    lines.append('')
     width = max(len(state) for state in TRANSITIONS)
     for state, command, target in _rows():
         if target == SAME:
@@ -126,6 +186,6 @@ def render():
         if command in SETS:
             notes.append('sets %s' % SETS[command])
         note = ('   (%s)' % ', '.join(notes)) if notes else ''
-        lines.append('%-*s  %-10s -> %s%s' % (width, state, command, target,
+        lines.append('%-*s  %-15s -> %s%s' % (width, state, command, target,
                                                note))
     return '\n'.join(lines) + '\n'

@@ -5,8 +5,8 @@ and warm."""
 
 from __future__ import absolute_import
 
-from .parser import SMTPParser
-from .session import SMTPSession
+from .connection import SMTPConnection
+from .dialogue import Dialogue
 
 
 __all__ = ['prepare_core']
@@ -24,17 +24,11 @@ _WARM_UP_DIALOGUE = (
 
 
 class _Discard(object):
-    """The channel and the deliverer of ``prepare_core``: keeps nothing but
-    a count of the messages."""
+    """The deliverer of ``prepare_core``: keeps nothing but a count of the
+    messages."""
 
     def __init__(self):
         self.messages = 0
-
-    def write(self, text):
-        pass
-
-    def close(self):
-        pass
 
     def new_message_accepted(self, msg):
         self.messages += 1
@@ -50,11 +44,12 @@ def prepare_core(rounds=10):
     eight runs of a function) instead of each building its own copy for its
     first clients. Returns the number of messages the core accepted (one per
     round)."""
-    SMTPSession.build_tables()
+    Dialogue.build_tables()
     discard = _Discard()
     for _ in range(rounds):
-        parser = SMTPParser(discard, '127.0.0.1', 0, discard,
-                            primary_hostname='localhost')
+        connection = SMTPConnection(discard, hostname='localhost')
+        connection.start('127.0.0.1', 0)
         for chunk in _WARM_UP_DIALOGUE:
-            parser.process_new_data(chunk)
+            connection.receive_data(chunk)
+            connection.data_to_send()
     return discard.messages

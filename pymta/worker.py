@@ -18,8 +18,8 @@ file: the parent closes the write end on shutdown, and the kernel closes
 it when the parent dies in any way.
 
 ``pymta.command_parser`` re-exports ``WorkerProcess``, so this module (and
-every module it imports) uses the parser of ``pymta.parser`` and never
-imports ``pymta.command_parser``.
+every module it imports) uses ``pymta.connection`` and never imports
+``pymta.command_parser``.
 """
 
 from __future__ import absolute_import

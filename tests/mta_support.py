@@ -31,7 +31,7 @@ import unittest
 import pymta
 from pymta.api import IAuthenticator, IMessageDeliverer, IMTAPolicy, \
     PolicyDecision
-from pymta.session import SMTPSession
+from pymta.dialogue import Dialogue
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,7 +74,7 @@ class ScriptedPolicy(IMTAPolicy):
 
     def __init__(self):
         self.tables_inherited = \
-            SMTPSession.__dict__.get('_state_machine_template') is not None
+            Dialogue.__dict__.get('_state_machine_template') is not None
 
     def max_message_size(self, peer):
         return MAX_SIZE

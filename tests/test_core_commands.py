@@ -8,9 +8,9 @@ import unittest
 
 from pymta.api import IMTAPolicy
 from pymta.commands import COMMANDS, VERBS, VERBS_WITH_KEYWORD, usage_of
-from pymta.parser import ParserImplementation
+from pymta.framing import ParserImplementation
 from pymta.replies import REPLIES
-from pymta.session import SMTPSession
+from pymta.dialogue import Dialogue
 from pycerberus.schemas import PositionalArgumentsParsingSchema
 
 
@@ -18,7 +18,7 @@ class DeclarationsTest(unittest.TestCase):
     def test_every_declaration_is_complete(self):
         for name, command in COMMANDS.items():
             self.assertEqual(name, command.name)
-            self.assertTrue(callable(getattr(SMTPSession, command.handler)),
+            self.assertTrue(callable(getattr(Dialogue, command.handler)),
                             name)
             if command.schema is not None:
                 self.assertTrue(issubclass(command.schema,

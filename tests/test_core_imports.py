@@ -17,9 +17,11 @@ import pymta
 
 
 #: the sans-I/O core: the dialogue, the framing, and what they are made of
-CORE_MODULES = ('pymta.session', 'pymta.parser', 'pymta.validation',
-                'pymta.statemachine', 'pymta.replies', 'pymta.model',
-                'pymta.api', 'pymta.compat', 'pymta.exceptions')
+CORE_MODULES = ('pymta.connection', 'pymta.dialogue', 'pymta.framing',
+                'pymta.states', 'pymta.commands', 'pymta.decisions',
+                'pymta.session', 'pymta.validation', 'pymta.statemachine',
+                'pymta.replies', 'pymta.model', 'pymta.api', 'pymta.compat',
+                'pymta.exceptions')
 #: what only a driver may import
 IO_MODULES = frozenset(['socket', 'select', 'signal', 'threading',
                         'multiprocessing'])
@@ -193,7 +195,7 @@ class PackageStructureTest(unittest.TestCase):
     def test_the_drivers_are_seen(self):
         # the server imports socket: the collector sees what it must
         self.assertTrue(('socket', True) in self.imports['pymta.mta'])
-        self.assertTrue(('pymta.parser', True) in
+        self.assertTrue(('pymta.connection', True) in
                         self.imports['pymta.connection_loop'])
         self.assertTrue(('pymta.fdwait', False) in self.imports['pymta.compat'])
 

@@ -11,6 +11,7 @@ import unittest
 from six.moves import queue
 
 from pymta.api import IMessageDeliverer, IMTAPolicy, PolicyDecision
+from pymta.dialogue import Dialogue
 from pymta.session import SMTPSession
 import pymta.test_util as test_util
 from .core_support import b64
@@ -1800,22 +1801,28 @@ if __name__ == '__main__':
 
 
 class BuildTablesTest(unittest.TestCase):
-    """``SMTPSession.build_tables()``: what a forking server builds once
-    before it forks, so its workers share it."""
+    """``Dialogue.build_tables()`` (``SMTPSession.build_tables()`` calls
+    it): what a forking server builds once before it forks, so its workers
+    share it."""
 
-    def test_sessions_use_the_tables_built_beforehand(self):
-        class Session(SMTPSession):
+    def test_dialogues_use_the_tables_built_beforehand(self):
+        class OwnDialogue(Dialogue):
             pass
-        self.assertEqual(None, Session.__dict__.get('_state_machine_template'))
-        Session.build_tables()
-        template, schemas = Session._state_machine_template, Session._schemas
-        Session.build_tables()      # a second call keeps them
-        self.assertTrue(Session._state_machine_template is template)
-        self.assertTrue(Session._schemas is schemas)
+        self.assertEqual(None, OwnDialogue.__dict__.get('_state_machine_template'))
+        OwnDialogue.build_tables()
+        template, schemas = OwnDialogue._state_machine_template, OwnDialogue._schemas
+        OwnDialogue.build_tables()      # a second call keeps them
+        self.assertTrue(OwnDialogue._state_machine_template is template)
+        self.assertTrue(OwnDialogue._schemas is schemas)
         helper = test_util.CommandParserHelper()
-        session = Session(helper.command_parser, helper.deliverer)
-        self.assertTrue(session._schemas is schemas)
+        session = SMTPSession(helper.command_parser, helper.deliverer,
+                              dialogue=OwnDialogue(helper.deliverer))
+        self.assertTrue(session._dialogue._schemas is schemas)
         self.assertEqual('new', session.state.state())
         self.assertEqual(template.state(), 'new')
         # a subclass builds its own: the base class's stay as they were
-        self.assertFalse(SMTPSession.__dict__.get('_schemas') is schemas)
+        self.assertFalse(Dialogue.__dict__.get('_schemas') is schemas)
+
+    def test_the_session_builds_the_dialogues_tables(self):
+        SMTPSession.build_tables()
+        self.assertTrue(Dialogue.__dict__.get('_state_machine_template') is not None)

@@ -52,12 +52,50 @@ class StateTableTest(unittest.TestCase):
     def test_auth_needs_esmtp_and_sets_authenticated(self):
         machine = states.build_state_machine()
         machine.set_state('initialized')
+        self.assertFalse(machine.can_execute('AUTH PLAIN'))
+        self.assertFalse(machine.can_execute('AUTH LOGIN'))
         machine.set_flag('esmtp')
         self.assertTrue(machine.can_execute('AUTH PLAIN'))
-        machine.execute('AUTH LOGIN')
+        machine.execute('AUTH PLAIN')
         self.assertEqual('authenticated', machine.state())
         self.assertTrue(machine.is_set('authenticated'))
         self.assertFalse(machine.can_execute('AUTH PLAIN'))
+        self.assertFalse(machine.can_execute('AUTH LOGIN'))
+
+    def test_the_auth_login_exchange_is_two_states_that_read_auth_lines(self):
+        machine = states.build_state_machine()
+        machine.set_state('initialized')
+        machine.set_flag('esmtp')
+        machine.execute('AUTH LOGIN')
+        self.assertEqual('auth_login_username', machine.current())
+        # (SPEC 4: the exchange happens inside AUTH, before the state moves)
+        self.assertEqual('initialized', machine.state())
+        self.assertEqual(states.AUTH_LINE, states.reader_of(machine.current()))
+        self.assertEqual(set(['USERNAME', 'CANCEL']), machine.allowed_actions())
+        machine.execute('USERNAME')
+        self.assertEqual('auth_login_password', machine.current())
+        self.assertEqual(states.AUTH_LINE, states.reader_of(machine.current()))
+        self.assertEqual(set(['CREDENTIALS_OK', 'CREDENTIALS_BAD', 'CANCEL']),
+                         machine.allowed_actions())
+        bad = machine.copy('auth_login_password')
+        bad.execute('CREDENTIALS_BAD')
+        self.assertEqual('initialized', bad.current())
+        self.assertFalse(bad.is_set('authenticated'))
+        cancelled = machine.copy('auth_login_username')
+        cancelled.execute('CANCEL')
+        self.assertEqual('initialized', cancelled.current())
+        machine.execute('CREDENTIALS_OK')
+        self.assertEqual('authenticated', machine.current())
+        self.assertTrue(machine.is_set('authenticated'))
+        self.assertEqual(states.COMMAND_LINE,
+                         states.reader_of(machine.current()))
+
+    def test_the_data_phase_reads_message_data(self):
+        for state in states.TRANSITIONS:
+            expected = states.MESSAGE_DATA if state == 'receiving_message' \
+                else states.AUTH_LINE if state.startswith('auth_login') \
+                else states.COMMAND_LINE
+            self.assertEqual(expected, states.reader_of(state), state)
 
     def test_ready_means_back_to_after_helo_and_auth(self):
         for flags, expected in (((), 'initialized'),
@@ -85,7 +123,8 @@ class StateTableTest(unittest.TestCase):
         names = set(states.IN_EVERY_STATE)
         for commands in states.TRANSITIONS.values():
             names.update(commands)
-        self.assertEqual(set(COMMANDS), names - set(['GREET', 'MSGDATA']))
+        self.assertEqual(set(COMMANDS), names - states.INTERNAL_STEPS)
+        self.assertEqual(set(), set(COMMANDS) & states.INTERNAL_STEPS)
 
 
 if __name__ == '__main__':

@@ -36,8 +36,12 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(1, len(found), text)
         return found[0]
 
-    def test_there_are_three_examples(self):
-        self.assertEqual(3, len(self.examples))
+    def test_there_are_four_examples(self):
+        self.assertEqual(4, len(self.examples))
+
+    def test_the_connection(self):
+        namespace = run_example(self.example_with('SMTPConnection('))
+        self.assertTrue(namespace['smtp'].closing)
 
     def test_the_smtp_test_case(self):
         namespace = run_example(self.example_with('class MailTest'))

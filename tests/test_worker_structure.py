@@ -5,8 +5,9 @@
 
 - the sans-I/O core never imports a server module, not even inside a
   function;
-- a server module reaches the core only through the parser (the warm-up
-  also builds the session's tables) and writes no reply of its own: reply
+- a server module reaches the core only through ``SMTPConnection`` (the
+  warm-up also builds the dialogue's tables; the loop asks the connection's
+  reader against ``pymta.states``) and writes no reply of its own: reply
   texts come from ``pymta.replies`` by name;
 - every server module says its one job in a docstring.
 """
@@ -27,10 +28,11 @@ SERVER_MODULES = ('pymta.mta', 'pymta.worker_pool', 'pymta.worker',
                   'pymta.connection_loop', 'pymta.connection_settings',
                   'pymta.time_limits', 'pymta.stop_signal', 'pymta.spinner',
                   'pymta.accept_waiter', 'pymta.sockets', 'pymta.wakeup')
-#: the core modules a server module may import: the parser (the one way
-#: in), the reply table, and the version differences
-CORE_FOR_DRIVERS = frozenset(['pymta.parser', 'pymta.replies',
-                              'pymta.compat'])
+#: the core modules a server module may import: the connection (the one
+#: way in), the names of its readers, the reply table, and the version
+#: differences
+CORE_FOR_DRIVERS = frozenset(['pymta.connection', 'pymta.states',
+                              'pymta.replies', 'pymta.compat'])
 #: a reply written by hand: a reply code at the start of a literal
 _REPLY_LITERAL = re.compile(r'^[2-5][0-9][0-9]( |-|$)')
 
@@ -76,16 +78,16 @@ class ServerStructureTest(unittest.TestCase):
         core = reachable(self.imports, CORE_MODULES)
         self.assertEqual([], sorted(core & set(SERVER_MODULES)))
 
-    def test_the_server_reaches_the_core_only_through_the_parser(self):
+    def test_the_server_reaches_the_core_only_through_the_connection(self):
         # (the core and every module it is made of)
         core = loaded_at_import(self.imports, CORE_MODULES)
-        self.assertTrue('pymta.session' in core)
+        self.assertTrue('pymta.dialogue' in core)
         found = []
         for module in SERVER_MODULES:
             allowed = CORE_FOR_DRIVERS
             if module == 'pymta.warm_up':
-                # (it builds the session's tables before the fork)
-                allowed = allowed | set(['pymta.session'])
+                # (it builds the dialogue's tables before the fork)
+                allowed = allowed | set(['pymta.dialogue'])
             for name, _ in self.imports[module]:
                 if name in core and name not in allowed:
                     found.append((module, name))

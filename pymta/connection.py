@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+"""One SMTP connection, sans I/O: octets in, octets out.
+
+``SMTPConnection`` is what every driver (the fork worker, the serial loop,
+the legacy ``SMTPCommandParser``) runs::
+
+    connection = SMTPConnection(deliverer, policy, hostname='mx.example.com')
+    connection.start(remote_ip, remote_port)     # the greeting
+    while not connection.closing:
+        send(connection.data_to_send())
+        connection.receive_data(recv())          # split anywhere
+    send(connection.data_to_send())              # then close the socket
+
+It cuts the input up (``pymta.framing``) the way the dialogue's state says
+(``Dialogue.reader``): command lines end at LF (CRLF, or a bare LF as typed
+into ``nc``), message data ends at ``<CRLF>.<CRLF>``, an AUTH LOGIN
+credential is one line. The dialogue (``pymta.dialogue``) answers;
+``data_to_send`` formats its replies (``pymta.replies``). Events the driver
+may act on: ``closing`` (close the connection once the octets of
+``data_to_send`` are sent; input after that is ignored), ``reader``
+(``MESSAGE_DATA`` while the client sends a message: the DATA time limit
+applies) and ``take_events`` (a ``(MESSAGE_ACCEPTED, message)`` for each
+message the deliverer took).
+"""
+
+from __future__ import absolute_import
+
+from .compat import basestring, native_from_wire, text_to_wire_bytes, \
+    unicode, wire_bytes
+from .dialogue import Dialogue
+from .framing import MAX_COMMAND_LINE_OCTETS, MessageCollector, \
+    ParserImplementation
+from .replies import reply_line, reply_lines
+from .states import AUTH_LINE, MESSAGE_DATA
+
+
+__all__ = ['SMTPConnection']
+
+_split_command = ParserImplementation().parse
+
+
+class SMTPConnection(object):
+    """One SMTP connection (see the module docstring).
+
+    ``deliverer``, ``policy``, ``authenticator``, ``max_errors`` and
+    ``max_auth_failures``: see ``pymta.dialogue.Dialogue``. ``hostname``:
+    the server's name in replies (the caller looks it up). ``default_max_
+    message_size``: the limit on message data when the policy's
+    ``max_message_size(peer)`` is None (the policy's own limit always wins;
+    EHLO announces only that); None: no limit.
+    """
+
+    def __init__(self, deliverer, policy=None, authenticator=None,
+                 hostname='localhost', max_errors=None,
+                 max_auth_failures=None, default_max_message_size=None):
+        self.dialogue = Dialogue(deliverer, policy=policy,
+                                 authenticator=authenticator,
+                                 hostname=hostname, max_errors=max_errors,
+                                 max_auth_failures=max_auth_failures)
+        self._default_max_message_size = default_max_message_size
+        #: the limit on message data
+        self.max_message_size = default_max_message_size
+        self._partial_line = b''
+        self._is_discarding_line = False
+        self._collector = None
+        self._lines = []
+
+    def start(self, remote_ip, remote_port):
+        """The client ``remote_ip``:``remote_port`` connected: greet it (or
+        refuse it, as the policy says)."""
+        dialogue = self.dialogue
+        dialogue.greet(remote_ip, remote_port)
+        if dialogue.max_message_size is not None:
+            self.max_message_size = dialogue.max_message_size
+        self._format_replies()
+
+    @property
+    def closing(self):
+        """Close the connection once ``data_to_send()`` is sent."""
+        return self.dialogue.is_closed
+
+    @property
+    def reader(self):
+        """How the next input is read (``pymta.states``: ``COMMAND_LINE``,
+        ``MESSAGE_DATA``, ``AUTH_LINE``)."""
+        return self.dialogue.reader
+
+    def take_events(self):
+        """The events since the last call."""
+        events = self.dialogue.events
+        if events:
+            self.dialogue.events = []
+        return events
+
+    def data_to_send(self):
+        """The octets of the replies since the last call."""
+        lines = self._lines
+        if not lines:
+            return b''
+        self._lines = []
+        if len(lines) == 1:     # the common case: one reply line
+            return wire_bytes(lines[0])
+        return wire_bytes(''.join(lines))
+
+    def take_lines(self):
+        """The reply lines since the last call, as text (CRLF included)."""
+        lines = self._lines
+        self._lines = []
+        return lines
+
+    def close(self):
+        """End the connection (no reply): ``closing`` is True."""
+        self.dialogue.close()
+
+    def read_as(self, reader):
+        """Read the next input with ``reader`` until the dialogue's state
+        picks the reader again (the legacy parser's ``switch_to_*``)."""
+        self.dialogue.reader = reader
+        self._collector = None
+
+    # --- input ------------------------------------------------------------
+    def receive_data(self, data):
+        """Handle the next chunk of input (bytes, or text on a legacy path;
+        split anywhere)."""
+        if isinstance(data, unicode):
+            data = text_to_wire_bytes(data)
+        if self._partial_line:
+            data = self._partial_line + data
+            self._partial_line = b''
+        dialogue = self.dialogue
+        position, length = 0, len(data)
+        while position < length and not dialogue.is_closed:
+            reader = dialogue.reader
+            if reader is MESSAGE_DATA:
+                position = self._read_message_data(data, position)
+                continue
+            end_of_line = data.find(b'\n', position)
+            if end_of_line < 0:
+                self._keep_partial_line(data[position:])
+                break
+            line = data[position:end_of_line]
+            position = end_of_line + 1
+            if self._is_discarding_line:
+                self._is_discarding_line = False
+                dialogue.line_too_long()
+                continue
+            if line.endswith(b'\r'):
+                line = line[:-1]
+            if len(line) > MAX_COMMAND_LINE_OCTETS:
+                dialogue.line_too_long()
+                continue
+            if reader is AUTH_LINE:
+                dialogue.auth_line(native_from_wire(line))
+            else:
+                command, argument = _split_command(native_from_wire(line))
+                dialogue.command(command, argument)
+        self._format_replies()
+
+    def _keep_partial_line(self, octets):
+        # +1: the CR of a CRLF may be all that is missing of the line end.
+        if self._is_discarding_line or \
+                len(octets) > MAX_COMMAND_LINE_OCTETS + 1:
+            self._is_discarding_line = True
+        else:
+            self._partial_line = octets
+
+    def _read_message_data(self, data, position):
+        if self._collector is None:
+            self._collector = MessageCollector(self.max_message_size)
+        collector = self._collector
+        end = collector.feed(data, position)
+        if end < 0:
+            return len(data)
+        self._collector = None
+        if collector.is_too_big:
+            self.dialogue.message_too_big()
+        else:
+            self.dialogue.message(collector.message_text())
+        return end
+
+    def _format_replies(self):
+        replies = self.dialogue.replies
+        if not replies:
+            return
+        self.dialogue.replies = []
+        lines = self._lines
+        for code, text in replies:
+            if text is None or isinstance(text, basestring):
+                lines.append(reply_line(code, text))
+            else:
+                lines.extend(reply_lines(code, text))

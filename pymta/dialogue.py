@@ -1,0 +1,605 @@
+# -*- coding: utf-8 -*-
+"""The SMTP dialogue of one connection, sans I/O: commands in, replies out.
+
+Theory of operation
+-------------------
+A ``Dialogue`` is told what the client sent, one step at a time: a command
+line already split into command and argument (``command``), the end of the
+message data (``message``, or ``message_too_big``), a line of the AUTH LOGIN
+exchange (``auth_line``), a line it could not read (``line_too_long``). It
+appends its replies, ``(code, text)``, to ``replies`` and calls nothing
+back: whoever drives it (``pymta.connection.SMTPConnection`` on the wire,
+the legacy ``SMTPSession`` in tests) takes them from there. Its state
+(``pymta.states``) says how the client's next octets are to be read
+(``reader``), and ``is_closed`` that the connection ends after the replies.
+
+Every command goes through the same four steps:
+
+1. Is it a command at all (``pymta.commands``)?  no -> 500 (504 for an
+                                        unknown AUTH mechanism, 501 for a
+                                        verb without its keyword)
+2. Does the state table (``pymta.states``) allow it now?  no -> 503
+3. Does its schema accept the argument?  no -> 501
+4. Its handler (named in its declaration) does the command's own work and
+   hands the policy question to ``_decide``, the one path of every policy
+   decision: ask the hook, close before the reply if told so, on accept
+   move the state along, send the policy's custom reply or the default one
+   (``pymta.replies``), close after the reply if told so.
+
+Steps 1 to 3 change nothing when they refuse.
+
+A policy, deliverer or authenticator that raises (or a policy that returns
+something it may not) is a server-side fault: it is logged to the ``pymta``
+logger, the client gets a 451 and the dialogue stays where it was.
+
+Client input quoted in a reply (the 500, the 503, pycerberus' 501 texts)
+goes through ``replies.printable``. Every reply passes ``reply`` or
+``multiline_reply``, which count the errors (500, 501, 503, 504) against
+``max_errors`` and bad credentials (``535 Bad username or password``)
+against ``max_auth_failures``.
+"""
+
+from __future__ import absolute_import
+
+import logging
+
+from pycerberus.errors import InvalidDataError
+
+from .api import PolicyDecision
+from .commands import COMMANDS, VERBS, VERBS_WITH_KEYWORD, usage_of
+from .compat import b64decode, basestring, wire_bytes
+from .decisions import as_policy_decision
+from .model import Message, Peer
+from .replies import printable, reply_for
+from .states import (COMMAND_LINE, INTERNAL_STEPS,
+                     build_state_machine, reader_of)
+from .validation import SMTPCommandArgumentsSchema
+
+
+__all__ = ['Dialogue', 'MESSAGE_ACCEPTED']
+
+log = logging.getLogger('pymta')
+
+#: the event of a message the deliverer took: ``(MESSAGE_ACCEPTED, message)``
+MESSAGE_ACCEPTED = 'message accepted'
+
+# The replies that count as the client's errors (``max_errors``): unknown
+# command or line too long (500), bad syntax (501), out of order (503),
+# unknown AUTH mechanism (504).
+_ERROR_CODES = (500, 501, 503, 504)
+# The reply that counts as an AUTH failure (``max_auth_failures``).
+_AUTH_FAILED = reply_for('auth_failed')
+_AUTH_LOGIN_STATES = ('auth_login_username', 'auth_login_password')
+
+
+class _ServerFault(Exception):
+    """A policy, deliverer or authenticator failed: answer 451."""
+
+
+class Dialogue(object):
+    """One SMTP connection's dialogue: state, policy decisions and replies.
+
+    ``deliverer`` receives accepted messages; ``policy`` (an ``IMTAPolicy``)
+    and ``authenticator`` (an ``IAuthenticator``) are optional.
+    ``hostname``: the server's name in replies.
+
+    ``max_errors``: after this many error replies (every 500, 501, 503 and
+    504 sent, a policy's custom reply with such a code too) the client gets
+    ``421 4.7.0 <host> Error: too many errors`` and the connection is
+    closed. ``max_auth_failures``: the same for AUTH attempts with bad
+    credentials (``535 Bad username or password``), with ``421 4.7.0 <host>
+    Error: too many authentication failures``. None (the default): no
+    limit.
+
+    Output: ``replies`` (``(code, text)``, ``text`` one line or a list of
+    lines, the very list a policy returned), ``events`` (a
+    ``(MESSAGE_ACCEPTED, message)`` for every message delivered),
+    ``reader``, ``is_closed``; ``max_message_size`` is the policy's limit
+    as it was at the greeting (None: none).
+    """
+
+    # Built once per class, on first use: the state table and the schemas
+    # hold no per-connection state.
+    _state_machine_template = None
+    _schemas = None
+
+    def __init__(self, deliverer, policy=None, authenticator=None,
+                 hostname='localhost', max_errors=None,
+                 max_auth_failures=None):
+        self._deliverer = deliverer
+        self._policy = policy
+        self._authenticator = authenticator
+        self.hostname = hostname
+        self._max_errors = max_errors
+        self._max_auth_failures = max_auth_failures
+        self._errors = 0
+        self._auth_failures = 0
+        cls = self.__class__
+        if cls.__dict__.get('_state_machine_template') is None:
+            cls.build_tables()
+        self.state = cls._state_machine_template.copy(initial_state='new')
+        self.reader = COMMAND_LINE
+        self.replies = []
+        self.events = []
+        self.is_closed = False
+        self.max_message_size = None
+        self._peer = None
+        self._message = None
+        # the user name of the AUTH LOGIN exchange in progress
+        self._auth_username = None
+
+    @classmethod
+    def build_tables(cls):
+        """Build the class's state machine and argument schemas now rather
+        than for its first connection. A forking server calls it before it
+        forks, so that its workers share them instead of each building its
+        own for its first client."""
+        if cls.__dict__.get('_state_machine_template') is None:
+            cls._state_machine_template = build_state_machine()
+            cls._schemas = dict((name, command.schema())
+                                for name, command in COMMANDS.items()
+                                if command.schema is not None)
+
+    # --- what the client did ----------------------------------------------
+    def greet(self, remote_ip, remote_port):
+        """A client connected: run the connection policy, greet it."""
+        self._peer = Peer(remote_ip, remote_port)
+        self._message = Message(self._peer)
+
+        def greet():
+            self.max_message_size = self._max_message_size()
+            self._move('GREET')
+        try:
+            self._decide('accept_new_connection', (self._peer,),
+                         reply_for('greeting', host=self.hostname,
+                                   ip=remote_ip),
+                         'service_unavailable', greet,
+                         close_if_rejected=True)
+        except _ServerFault:
+            self._send(reply_for('internal_error'))
+            self.close()
+
+    def command(self, smtp_command, data=None):
+        """One command line: ``smtp_command`` as the client spelled it
+        (``'mail from'``), ``data`` its argument string or None."""
+        if self.is_closed:
+            return
+        name = smtp_command.upper()
+        if name not in COMMANDS:
+            # Only other spacing ('mail  from', ' NOOP') needs normalising;
+            # a name that is known already is normalised.
+            name = ' '.join(name.split())
+        command = COMMANDS.get(name)
+        if command is None:
+            self._reply_to_unknown_command(smtp_command, name)
+            return
+        if not self.state.can_execute(name):
+            self._reply_not_allowed(smtp_command)
+            return
+        schema = self._schemas.get(name)
+        if schema is None:
+            arguments = data
+        elif not data and schema.__class__ is SMTPCommandArgumentsSchema:
+            # No argument where none is expected: nothing to validate.
+            arguments = {}
+        else:
+            try:
+                arguments = schema.process(data, context={
+                    'esmtp': self.state.is_set('esmtp')})
+            except InvalidDataError as e:
+                # (pycerberus' texts quote the arguments)
+                self.reply(501, printable(e.msg()))
+                return
+        if command.verb != 'AUTH':
+            # (credentials stay out of what deliverers see)
+            self._message.unvalidated_input[name] = data
+        try:
+            getattr(self, command.handler)(command, arguments)
+        except _ServerFault:
+            self._send(reply_for('internal_error'))
+
+    def message(self, msg_data):
+        """The end of the message data: ``msg_data`` is the message text."""
+        if self.is_closed:
+            return
+        if not self.state.can_execute('MSGDATA'):
+            self._reply_not_allowed('MSGDATA')
+            return
+        try:
+            is_too_big = _is_longer_than(msg_data, self._max_message_size())
+        except _ServerFault:
+            self._end_transaction()
+            self._send(reply_for('internal_error'))
+            return
+        if is_too_big:
+            # (data handed in directly; on the wire the reader stops it)
+            self.message_too_big()
+            return
+        message = self._message
+        message.msg_data = msg_data
+        self._end_transaction()
+        try:
+            self._decide('accept_msgdata', (msg_data, message),
+                         reply_for('ok'), 'content_not_acceptable',
+                         lambda: self._deliver(message))
+        except _ServerFault:
+            self._send(reply_for('internal_error'))
+
+    def message_too_big(self):
+        """The message data was larger than the maximum message size: the
+        transaction ends with a 552."""
+        self._end_transaction()
+        self._send(reply_for('message_too_big'))
+
+    def auth_line(self, line):
+        """One line of an AUTH LOGIN exchange: the base64 user name or
+        password, or ``*`` to cancel."""
+        if self.is_closed:
+            return
+        state = self.state.current()
+        in_exchange = state in _AUTH_LOGIN_STATES
+        token = line.strip()
+        if token == '*' and in_exchange:
+            self._move('CANCEL')
+            self._send(reply_for('auth_cancelled'))
+            return
+        try:
+            value = b64decode(token)
+        except ValueError:
+            if in_exchange:
+                self._move('CANCEL')
+            self.reply(501, 'Garbled data sent')
+            return
+        if not in_exchange:
+            self._send(reply_for('auth_not_in_progress'))
+            return
+        if state == 'auth_login_username':
+            self._auth_username = value
+            self._move('USERNAME')
+            self._send(reply_for('auth_password_prompt'))
+            return
+        username, self._auth_username = self._auth_username, None
+        try:
+            is_valid = self._check_credentials(username, value)
+        except _ServerFault:
+            self._move('CANCEL')
+            self._send(reply_for('internal_error'))
+            return
+        if is_valid:
+            self._move('CREDENTIALS_OK')
+            self._message.username = username
+            self._send(reply_for('auth_ok'))
+        else:
+            self._move('CREDENTIALS_BAD')
+            self._send(_AUTH_FAILED)
+
+    def line_too_long(self):
+        """The client sent a line over the limit: 500; an AUTH LOGIN
+        exchange cannot go on without it (the client may start AUTH
+        again)."""
+        self.reply(*reply_for('line_too_long'))
+        self.cancel_auth_login()
+
+    def cancel_auth_login(self):
+        """End an AUTH LOGIN exchange in progress, without a reply."""
+        if not self.is_closed and self.state.current() in _AUTH_LOGIN_STATES:
+            self._auth_username = None
+            self._move('CANCEL')
+
+    # --- replies and connection -----------------------------------------
+    def reply(self, code, text):
+        """Send one reply line."""
+        self.replies.append((code, text))
+        if code in _ERROR_CODES:
+            self._count_error()
+        elif code == 535 and text == _AUTH_FAILED[1]:
+            self._count_auth_failure()
+
+    def multiline_reply(self, code, lines):
+        """Send a reply of several lines."""
+        self.replies.append((code, lines))
+        if code in _ERROR_CODES:
+            self._count_error()
+
+    def close(self):
+        """End the connection once the replies so far are sent."""
+        if self.is_closed:
+            return
+        self.is_closed = True
+        self._auth_username = None
+        # (the reader stays: input after the close is not read at all)
+        self.state.set_state('finished')
+
+    def take_replies(self):
+        """The replies since the last call."""
+        replies = self.replies
+        self.replies = []
+        return replies
+
+    def _move(self, step):
+        """Take the table's transition for ``step``; the new state picks the
+        reader."""
+        self.state.execute(step)
+        self.reader = reader_of(self.state.current())
+
+    def _count_error(self):
+        """An error reply was sent (every one passes here): enforce
+        ``max_errors``."""
+        self._errors += 1
+        if self._max_errors is not None and \
+                self._errors >= self._max_errors and not self.is_closed:
+            self._send(reply_for('too_many_errors', host=self.hostname))
+            self.close()
+
+    def _count_auth_failure(self):
+        """AUTH with bad credentials was answered: enforce
+        ``max_auth_failures``."""
+        self._auth_failures += 1
+        if self._max_auth_failures is not None and \
+                self._auth_failures >= self._max_auth_failures and \
+                not self.is_closed:
+            self._send(reply_for('too_many_auth_failures',
+                                 host=self.hostname))
+            self.close()
+
+    def _send(self, reply):
+        code, text = reply
+        if isinstance(text, basestring):
+            self.reply(code, text)
+        elif len(text) == 1:
+            self.reply(code, text[0])
+        else:
+            # the very list or tuple the policy returned: legacy suites
+            # compare what MockCommandParser recorded with it
+            self.multiline_reply(code, text)
+
+    # --- introspection ----------------------------------------------------
+    def uses_esmtp(self):
+        return self.state.is_set('esmtp')
+
+    def get_ehlo_lines(self):
+        """The extension lines of the EHLO reply (without hostname and
+        HELP)."""
+        if self._policy is None:
+            return ['AUTH PLAIN'] if self._authenticator is not None else []
+        return list(self._call_policy('ehlo_lines', self._peer))
+
+    def get_all_allowed_internal_commands(self):
+        return self.state.allowed_actions()
+
+    def get_all_allowed_smtp_commands(self):
+        return self.state.allowed_actions() - INTERNAL_STEPS
+
+    # --- asking the policy ------------------------------------------------
+    def _max_message_size(self):
+        """What the policy says now (legacy suites replace ``_policy``
+        after the connection started)."""
+        return self._call_policy('max_message_size', self._peer)
+
+    def _call_policy(self, method_name, *args):
+        if self._policy is None:
+            return getattr(_DEFAULTS_WITHOUT_POLICY, method_name)(*args)
+        try:
+            return getattr(self._policy, method_name)(*args)
+        except Exception:
+            log.exception('policy method %s raised', method_name)
+            raise _ServerFault()
+
+    def _ask_policy(self, method_name, *args):
+        """The policy's answer as a PolicyDecision."""
+        if self._policy is None:
+            return PolicyDecision(True)
+        result = self._call_policy(method_name, *args)
+        decision = as_policy_decision(result)
+        if decision is None:
+            log.error('policy method %s returned %r, which is not a decision',
+                      method_name, result)
+            raise _ServerFault()
+        return decision
+
+    def _decide(self, hook, args, accepted, rejected, on_accept=None,
+                close_if_rejected=False):
+        """The one path of every policy decision. Ask the policy's ``hook``
+        (with ``args``); if the decision says close before the reply, close;
+        if it accepts, run ``on_accept`` (which may return a reply that
+        replaces the accepted one: AUTH's 535 for bad credentials); send
+        the policy's custom reply or the default (``accepted``, a reply;
+        ``rejected``, the name of one: built only when needed); close if the
+        decision says so, or it rejected and ``close_if_rejected``."""
+        if self._policy is None:
+            # Without a policy every command is accepted with its default
+            # reply: no decision to build and ask.
+            reply = on_accept() if on_accept is not None else None
+            self._send(reply or accepted)
+            return
+        decision = self._ask_policy(hook, *args)
+        if decision.close_connection_before_response():
+            self.close()
+            return
+        is_accepted = decision.is_command_acceptable()
+        if is_accepted:
+            reply = on_accept() if on_accept is not None else None
+            if reply is None:
+                reply = decision.get_custom_reply() \
+                    if decision.use_custom_reply() else accepted
+        else:
+            reply = decision.get_custom_reply() \
+                if decision.use_custom_reply() else reply_for(rejected)
+        self._send(reply)
+        if decision.close_connection_after_response() or \
+                (close_if_rejected and not is_accepted):
+            self.close()
+
+    # --- the commands (declared in pymta.commands) ---------------------
+    def smtp_helo(self, command, arguments):
+        helo = arguments['helo']
+
+        def accept():
+            self._message.smtp_helo = helo
+            self._move(command.name)
+        self._decide(command.hook, (helo, self._message),
+                     reply_for(command.accepted, host=self.hostname),
+                     command.rejected, accept)
+
+    def smtp_ehlo(self, command, arguments):
+        helo = arguments['helo']
+        lines = [self.hostname] + self.get_ehlo_lines() + ['HELP']
+
+        def accept():
+            self._message.smtp_helo = helo
+            self._move(command.name)
+        self._decide(command.hook, (helo, self._message),
+                     (reply_for(command.accepted)[0], lines),
+                     command.rejected, accept)
+
+    def smtp_auth_plain(self, command, arguments):
+        if self._authenticator is None:
+            self._send(reply_for('auth_not_available'))
+            return
+        username, password = arguments['username'], arguments['password']
+
+        def authenticate():
+            if not self._check_credentials(username, password):
+                return _AUTH_FAILED
+            self._move(command.name)
+            self._message.username = username
+            return None
+        self._decide(command.hook, (username, password, self._message),
+                     reply_for(command.accepted), command.rejected,
+                     authenticate)
+
+    def smtp_auth_login(self, command, arguments):
+        if self._authenticator is None:
+            self._send(reply_for('auth_not_available'))
+            return
+        username = arguments['username']
+
+        def start_exchange():
+            self._move(command.name)
+            if username is not None:
+                self._auth_username = username
+                self._move('USERNAME')
+        # The prompt is the accepted reply here (a custom reply replaces
+        # it); the exchange's last reply is the default one.
+        prompt = 'auth_username_prompt' if username is None \
+            else 'auth_password_prompt'
+        self._decide(command.hook, (username, self._message),
+                     reply_for(prompt), command.rejected, start_exchange)
+
+    def _check_credentials(self, username, password):
+        try:
+            return self._authenticator.authenticate(username, password,
+                                                    self._peer)
+        except Exception:
+            log.exception('authenticator raised')
+            raise _ServerFault()
+
+    def smtp_mail_from(self, command, arguments):
+        size = arguments.get('size')
+        if size is not None:
+            max_size = self._max_message_size()
+            if max_size is not None and size > max_size:
+                self._send(reply_for('message_too_big'))
+                return
+        sender = arguments['email']
+
+        def accept():
+            self._message.smtp_from = sender
+            self._move(command.name)
+        self._decide(command.hook, (sender, self._message),
+                     reply_for(command.accepted), command.rejected, accept)
+
+    def smtp_rcpt_to(self, command, arguments):
+        recipient = arguments['email']
+
+        def accept():
+            self._message.smtp_to.append(recipient)
+            self._move(command.name)
+        self._decide(command.hook, (recipient, self._message),
+                     reply_for(command.accepted), command.rejected, accept)
+
+    def smtp_data(self, command, arguments):
+        self._decide(command.hook, (self._message,),
+                     reply_for(command.accepted), command.rejected,
+                     lambda: self._move(command.name))
+
+    def _deliver(self, message):
+        try:
+            self._deliverer.new_message_accepted(message)
+        except Exception:
+            log.exception('deliverer raised')
+            raise _ServerFault()
+        self.events.append((MESSAGE_ACCEPTED, message))
+
+    def _end_transaction(self):
+        """The data phase is over: the state goes back to after HELO (and
+        AUTH), the next message starts afresh."""
+        self._move('MSGDATA')
+        self._new_message()
+
+    def _new_message(self):
+        previous = self._message
+        self._message = Message(self._peer, smtp_helo=previous.smtp_helo,
+                                username=previous.username)
+
+    def smtp_rset(self, command, arguments):
+        self._move(command.name)
+        self._new_message()
+        self._send(reply_for(command.accepted))
+
+    def smtp_noop(self, command, arguments):
+        self._send(reply_for(command.accepted))
+
+    def smtp_help(self, command, argument):
+        code, first_line = reply_for(command.accepted)
+        verb = (argument or '').strip().upper()
+        if verb in VERBS:
+            self.reply(code, usage_of(verb))
+            return
+        self.multiline_reply(code, [first_line, ' '.join(VERBS)])
+
+    def smtp_quit(self, command, arguments):
+        self._send(reply_for(command.accepted, host=self.hostname))
+        self.close()
+
+    # --- errors -----------------------------------------------------------
+    def _reply_to_unknown_command(self, smtp_command, name):
+        verb = name.split()[0] if name else ''
+        if verb == 'AUTH' and name != 'AUTH':
+            self._send(reply_for('auth_unknown_mechanism'))
+        elif verb in VERBS_WITH_KEYWORD:
+            self._send(reply_for('syntax_usage', command=usage_of(verb)))
+        else:
+            self._send(reply_for('unknown_command',
+                                 command=printable(smtp_command)))
+
+    def _reply_not_allowed(self, smtp_command):
+        code, text = reply_for('not_allowed', command=printable(smtp_command))
+        allowed = sorted(self.get_all_allowed_smtp_commands())
+        if allowed:
+            text += ', expected one of ' + ', '.join(allowed)
+        self.reply(code, text)
+
+
+class _DefaultsWithoutPolicy(object):
+    """What the dialogue assumes where no policy was given."""
+
+    def max_message_size(self, peer):
+        return None
+
+
+_DEFAULTS_WITHOUT_POLICY = _DefaultsWithoutPolicy()
+
+
+def _is_longer_than(text, max_size):
+    """Is the message ``text`` more than ``max_size`` octets (None: no
+    limit) as the client sent it (UTF-8 on Python 3)?"""
+    if max_size is None or text is None:
+        return False
+    if len(text) > max_size:
+        return True
+    # A character is at most four octets: only a text near the limit needs
+    # encoding to be counted.
+    if len(text) * 4 <= max_size:
+        return False
+    return len(wire_bytes(text)) > max_size
