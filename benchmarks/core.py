@@ -3,12 +3,18 @@
 """How many complete SMTP transactions per second the sans-I/O core handles,
 with bytes input and with text input.
 
-One transaction: a new ``SMTPCommandParser`` (greeting), EHLO, MAIL FROM,
-RCPT TO, DATA, a 1 KiB message, QUIT, one command per ``process_new_data``
-call as a client without pipelining sends them, into a channel that
-discards the replies. No socket is involved. ``bytes`` feeds the chunks as
-bytes (as a server does), ``text`` as text (``unicode`` on Python 2), which
-the parser also accepts. The two inputs alternate run by run.
+One transaction, as the server's connection loop runs it: a new
+``SMTPConnection`` (``start``: the greeting), then EHLO, MAIL FROM, RCPT TO,
+DATA, a 1 KiB message and QUIT, one chunk per ``receive_data`` call as a
+client without pipelining sends them, each followed by ``data_to_send()``
+(the octets of the replies). No socket is involved. ``bytes`` feeds the
+chunks as bytes (as a server does), ``text`` as text (``unicode`` on Python
+2), which the connection also accepts. The two inputs alternate run by run.
+
+A checkout from before ``pymta.connection`` existed is run as its server
+ran it: an ``SMTPCommandParser`` writing into a channel that collects the
+reply lines, taken as octets after each chunk. So ``compare.py`` compares
+the same work across revisions.
 
 The rate is per second of this process's CPU time, not of the wall clock,
 so that time spent waiting for a CPU that other processes hold does not
@@ -48,12 +54,23 @@ def build_client_chunks(message_size=1024):
     ]
 
 
-class NullChannel(object):
+class CollectingChannel(object):
+    """What the server's channel did before ``SMTPConnection``: collect the
+    reply lines, hand them out as octets."""
+
+    def __init__(self, wire_bytes):
+        self._lines = []
+        self._wire_bytes = wire_bytes
+
     def write(self, text):
-        pass
+        self._lines.append(text)
 
     def close(self):
         pass
+
+    def take_output(self):
+        lines, self._lines = self._lines, []
+        return b''.join([self._wire_bytes(line) for line in lines])
 
 
 def make_deliverer():
@@ -71,8 +88,32 @@ def make_deliverer():
 cpu_time = getattr(time, 'process_time', None) or time.clock
 
 
-def run_once(seconds, chunks, deliverer, channel):
+def run_once(seconds, chunks, deliverer):
+    try:
+        from pymta.connection import SMTPConnection
+    except ImportError:
+        return run_once_with_parser(seconds, chunks, deliverer)
+    transactions = 0
+    started = cpu_time()
+    deadline = started + seconds
+    while True:
+        for _ in range(100):
+            connection = SMTPConnection(deliverer, hostname='localhost')
+            connection.start('127.0.0.1', 4567)
+            connection.data_to_send()
+            for chunk in chunks:
+                connection.receive_data(chunk)
+                connection.data_to_send()
+        transactions += 100
+        now = cpu_time()
+        if now >= deadline:
+            return transactions / (now - started)
+
+
+def run_once_with_parser(seconds, chunks, deliverer):
     from pymta.command_parser import SMTPCommandParser
+    from pymta.compat import wire_bytes
+    channel = CollectingChannel(wire_bytes)
     transactions = 0
     started = cpu_time()
     deadline = started + seconds
@@ -80,8 +121,10 @@ def run_once(seconds, chunks, deliverer, channel):
         for _ in range(100):
             parser = SMTPCommandParser(channel, '127.0.0.1', 4567, deliverer,
                                        primary_hostname='localhost')
+            channel.take_output()
             for chunk in chunks:
                 parser.process_new_data(chunk)
+                channel.take_output()
         transactions += 100
         now = cpu_time()
         if now >= deadline:
@@ -117,14 +160,13 @@ def main(argv=None):
 
     chunks = {'bytes': build_client_chunks()}
     chunks['text'] = [c.decode('ascii') for c in chunks['bytes']]
-    deliverer, channel = make_deliverer(), NullChannel()
+    deliverer = make_deliverer()
     for kind in inputs:                                # warm up
-        run_once(0.2, chunks[kind], deliverer, channel)
+        run_once(0.2, chunks[kind], deliverer)
     rates = dict((kind, []) for kind in inputs)
     for _ in range(args.runs):
         for kind in inputs:
-            rates[kind].append(run_once(args.seconds, chunks[kind], deliverer,
-                                        channel))
+            rates[kind].append(run_once(args.seconds, chunks[kind], deliverer))
     if type(deliverer).count == 0:
         raise SystemExit('no message was delivered: the benchmark is broken')
     python = sys.version.split()[0]

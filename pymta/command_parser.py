@@ -79,9 +79,10 @@ class SMTPCommandParser(object):
         self._write_output()
 
     def _write_output(self):
-        write = self._channel.write
-        for line in self._connection.take_lines():
-            write(line)
+        if self._connection.dialogue.replies:
+            write = self._channel.write
+            for line in self._connection.take_lines():
+                write(line)
         if self._connection.closing and not self._is_closed:
             self._is_closed = True
             self._channel.close()

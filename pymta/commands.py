@@ -10,8 +10,10 @@ method, None: none), the names of its default replies in ``pymta.replies``
 it out. Where it may come in the dialogue is the state table's business
 (``pymta.states``).
 
-To add a command: one ``Command(...)`` here, one handler method in
-``SMTPSession``, and its row(s) in ``pymta.states``.
+To add a command: one ``Command(...)`` here and one handler method in
+``pymta.dialogue.Dialogue``. A command that leaves the state as it is (like
+NOOP) is then allowed in every state; one that moves the dialogue also
+needs its rows in ``pymta.states``.
 """
 
 from __future__ import absolute_import

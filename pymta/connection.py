@@ -63,7 +63,6 @@ class SMTPConnection(object):
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
-        self._lines = []
 
     def start(self, remote_ip, remote_port):
         """The client ``remote_ip``:``remote_port`` connected: greet it (or
@@ -72,7 +71,6 @@ class SMTPConnection(object):
         dialogue.greet(remote_ip, remote_port)
         if dialogue.max_message_size is not None:
             self.max_message_size = dialogue.max_message_size
-        self._format_replies()
 
     @property
     def closing(self):
@@ -94,19 +92,21 @@ class SMTPConnection(object):
 
     def data_to_send(self):
         """The octets of the replies since the last call."""
-        lines = self._lines
-        if not lines:
+        replies = self.dialogue.replies
+        if not replies:
             return b''
-        self._lines = []
-        if len(lines) == 1:     # the common case: one reply line
-            return wire_bytes(lines[0])
-        return wire_bytes(''.join(lines))
+        self.dialogue.replies = []
+        if len(replies) == 1:   # the common case: one reply
+            code, text = replies[0]
+            if text is None or isinstance(text, basestring):
+                return wire_bytes(reply_line(code, text))
+        return wire_bytes(''.join(_lines_of(replies)))
 
     def take_lines(self):
         """The reply lines since the last call, as text (CRLF included)."""
-        lines = self._lines
-        self._lines = []
-        return lines
+        replies = self.dialogue.replies
+        self.dialogue.replies = []
+        return _lines_of(replies)
 
     def close(self):
         """End the connection (no reply): ``closing`` is True."""
@@ -154,7 +154,6 @@ class SMTPConnection(object):
             else:
                 command, argument = _split_command(native_from_wire(line))
                 dialogue.command(command, argument)
-        self._format_replies()
 
     def _keep_partial_line(self, octets):
         # +1: the CR of a CRLF may be all that is missing of the line end.
@@ -178,14 +177,13 @@ class SMTPConnection(object):
             self.dialogue.message(collector.message_text())
         return end
 
-    def _format_replies(self):
-        replies = self.dialogue.replies
-        if not replies:
-            return
-        self.dialogue.replies = []
-        lines = self._lines
-        for code, text in replies:
-            if text is None or isinstance(text, basestring):
-                lines.append(reply_line(code, text))
-            else:
-                lines.extend(reply_lines(code, text))
+
+def _lines_of(replies):
+    """The lines of ``replies`` (``(code, text)``) as they go on the wire."""
+    lines = []
+    for code, text in replies:
+        if text is None or isinstance(text, basestring):
+            lines.append(reply_line(code, text))
+        else:
+            lines.extend(reply_lines(code, text))
+    return lines

@@ -51,8 +51,7 @@ from .compat import b64decode, basestring, wire_bytes
 from .decisions import as_policy_decision
 from .model import Message, Peer
 from .replies import printable, reply_for
-from .states import (COMMAND_LINE, INTERNAL_STEPS,
-                     build_state_machine, reader_of)
+from .states import COMMAND_LINE, INTERNAL_STEPS, build_state_machine
 from .validation import SMTPCommandArgumentsSchema
 
 
@@ -319,8 +318,7 @@ class Dialogue(object):
     def _move(self, step):
         """Take the table's transition for ``step``; the new state picks the
         reader."""
-        self.state.execute(step)
-        self.reader = reader_of(self.state.current())
+        self.reader = self.state.move(step)
 
     def _count_error(self):
         """An error reply was sent (every one passes here): enforce

@@ -35,6 +35,7 @@ is its output (a test keeps it current).
 
 from __future__ import absolute_import
 
+from .commands import COMMANDS
 from .statemachine import StateMachine
 
 
@@ -75,8 +76,11 @@ TRANSITIONS = {
 }
 
 #: commands allowed in every state but ``new``, ``finished`` and the AUTH
-#: LOGIN exchange (whose lines are credentials, not commands)
-IN_EVERY_STATE = {'NOOP': SAME, 'HELP': SAME, 'QUIT': 'finished'}
+#: LOGIN exchange (whose lines are credentials, not commands). A declared
+#: command (``pymta.commands``) that no row of TRANSITIONS names is one of
+#: them too, leaving the state as it is (NOOP, HELP): a new command that
+#: changes nothing needs no row here.
+IN_EVERY_STATE = {'QUIT': 'finished'}
 
 #: how the client's next octets are read
 COMMAND_LINE = 'command line'
@@ -111,8 +115,20 @@ def _rows():
         for command in sorted(TRANSITIONS[state]):
             yield state, command, TRANSITIONS[state][command]
         if state != 'new' and state not in _IN_AUTH_LOGIN:
-            for command in sorted(IN_EVERY_STATE):
-                yield state, command, IN_EVERY_STATE[command]
+            anywhere = in_every_state()
+            for command in sorted(anywhere):
+                yield state, command, anywhere[command]
+
+
+def in_every_state():
+    """IN_EVERY_STATE with every declared command that no row names."""
+    named = set()
+    for commands in TRANSITIONS.values():
+        named.update(commands)
+    anywhere = dict((name, SAME) for name in COMMANDS
+                    if name not in named and name not in IN_EVERY_STATE)
+    anywhere.update(IN_EVERY_STATE)
+    return anywhere
 
 
 _IN_AUTH_LOGIN = ('auth_login_username', 'auth_login_password')
@@ -126,6 +142,11 @@ class DialogueStateMachine(StateMachine):
 
     def current(self):
         return self._state
+
+    def move(self, step):
+        """Take the transition for ``step``; the reader of the new state."""
+        self.execute(step)
+        return READERS.get(self._state, COMMAND_LINE)
 
     def state(self):
         state = StateMachine.state(self)

@@ -57,3 +57,47 @@ class SizePolicy(IMTAPolicy):
 
     def max_message_size(self, peer):
         return self.max_size
+
+
+def converse(test, script, connection=None, **connection_options):
+    """Run a wire dialogue against an ``SMTPConnection`` and check every
+    octet the server sends. ``script`` is a text of lines ``C: <line>`` (the
+    client sends the line and CRLF), ``S: <line>`` (the server answers this
+    reply line, exactly, CRLF included, to the client line just before it);
+    blank lines and lines starting with ``#`` are ignored. A client line
+    with no ``S:`` after it must get no reply. The greeting comes first, so
+    a script starts with ``S: 220 ...``. Returns the connection (started
+    here unless ``connection`` is given; ``connection_options`` go to
+    ``SMTPConnection``, the deliverer defaults to a RecordingDeliverer)."""
+    from pymta.connection import SMTPConnection
+    if connection is None:
+        connection_options.setdefault('deliverer', RecordingDeliverer())
+        connection = SMTPConnection(**connection_options)
+        connection.start('127.0.0.1', 4567)
+    sent, expected = ['(the connection)'], []
+
+    def check():
+        got = connection.data_to_send()
+        want = b''.join((line if isinstance(line, bytes) else
+                         line.encode('latin-1')) + b'\r\n'
+                        for line in expected)
+        test.assertEqual(want, got, 'after %r' % (sent,))
+        del expected[:]
+
+    for line in script.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        who, text = line[:2], line[3:]
+        if who == 'C:':
+            check()
+            sent = [text]
+            octets = text if isinstance(text, bytes) else \
+                text.encode('latin-1')
+            connection.receive_data(octets + b'\r\n')
+        elif who == 'S:':
+            expected.append(text)
+        else:
+            raise ValueError('not a script line: %r' % (line,))
+    check()
+    return connection

@@ -7,14 +7,45 @@ from __future__ import absolute_import, print_function
 import unittest
 
 from pymta.api import IMTAPolicy
-from pymta.commands import COMMANDS, VERBS, VERBS_WITH_KEYWORD, usage_of
+from pymta.commands import COMMANDS, VERBS, VERBS_WITH_KEYWORD, Command, \
+    usage_of
 from pymta.framing import ParserImplementation
 from pymta.replies import REPLIES
 from pymta.dialogue import Dialogue
+from pymta.states import build_state_machine
 from pycerberus.schemas import PositionalArgumentsParsingSchema
+
+from .core_support import RecordingDeliverer
 
 
 class DeclarationsTest(unittest.TestCase):
+    def test_a_new_command_is_one_declaration_and_one_handler(self):
+        # what adding VRFY to pymta.commands and pymta.dialogue amounts to
+        COMMANDS['VRFY'] = Command('VRFY', None, '<user>', None, None, None,
+                                   'smtp_vrfy')
+        self.addCleanup(COMMANDS.pop, 'VRFY')
+
+        class WithVrfy(Dialogue):
+            def smtp_vrfy(self, command, argument):
+                self.reply(252, 'Cannot VRFY %s' % argument)
+        dialogue = WithVrfy(RecordingDeliverer())
+        dialogue.greet('127.0.0.1', 4567)
+        for command, argument in (('VRFY', 'a'), ('HELO', 'x'), ('vrfy', 'b'),
+                                  ('MAIL FROM', '<a@example.com>'),
+                                  ('VRFY', 'c')):
+            dialogue.command(command, argument)
+        self.assertEqual([(220, 'localhost Hello 127.0.0.1'),
+                          (252, 'Cannot VRFY a'), (250, 'localhost'),
+                          (252, 'Cannot VRFY b'), (250, 'OK'),
+                          (252, 'Cannot VRFY c')], dialogue.take_replies())
+        self.assertEqual('sender_known', dialogue.state.state())
+        # the state table allows it wherever NOOP is allowed
+        machine = build_state_machine()
+        for state in machine.known_states():
+            machine.set_state(state)
+            self.assertEqual(machine.can_execute('NOOP'),
+                             machine.can_execute('VRFY'), state)
+
     def test_every_declaration_is_complete(self):
         for name, command in COMMANDS.items():
             self.assertEqual(name, command.name)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
-"""Property test of SPEC section 6: a recorded dialogue fed to
-SMTPCommandParser in arbitrary chunks always gives the same replies and the
-same delivered messages as the dialogue fed at once."""
+"""Property test of SPEC section 6: a recorded dialogue fed to an
+SMTPConnection in arbitrary chunks always gives the same octets back and the
+same delivered messages as the dialogue fed at once; so does the legacy
+SMTPCommandParser over it."""
 from __future__ import absolute_import, print_function
 
 import base64
@@ -11,6 +12,7 @@ import unittest
 import six
 
 from pymta.command_parser import SMTPCommandParser
+from pymta.connection import SMTPConnection
 import pymta.test_util as test_util
 from .core_support import RecordingChannel, RecordingDeliverer
 
@@ -103,6 +105,22 @@ LOGIN_EXPECTED_MESSAGES = [
 
 
 def run_dialogue(chunks):
+    """Feed ``chunks`` to an SMTPConnection as a server does; (the reply
+    octets as latin-1 text, the messages, whether it closed)."""
+    deliverer = RecordingDeliverer()
+    connection = SMTPConnection(deliverer,
+                                authenticator=test_util.DummyAuthenticator())
+    connection.start('127.0.0.1', 4567)
+    wire = [connection.data_to_send()]
+    for chunk in chunks:
+        connection.receive_data(chunk)
+        wire.append(connection.data_to_send())
+    return (b''.join(wire).decode('latin-1'), _messages(deliverer),
+            connection.closing)
+
+
+def run_dialogue_through_the_parser(chunks):
+    """The same through the legacy SMTPCommandParser and a channel."""
     channel = RecordingChannel(fail_after_close=True)
     deliverer = RecordingDeliverer()
     parser = SMTPCommandParser(channel, '127.0.0.1', 4567, deliverer,
@@ -110,10 +128,12 @@ def run_dialogue(chunks):
                                primary_hostname='localhost')
     for chunk in chunks:
         parser.process_new_data(chunk)
-    wire = ''.join(channel.written)
-    messages = [(m.smtp_helo, m.smtp_from, list(m.smtp_to), m.msg_data, m.username,
-                 m.peer.remote_ip, m.peer.remote_port) for m in deliverer.messages]
-    return wire, messages, channel.closed
+    return ''.join(channel.written), _messages(deliverer), channel.closed
+
+
+def _messages(deliverer):
+    return [(m.smtp_helo, m.smtp_from, list(m.smtp_to), m.msg_data, m.username,
+             m.peer.remote_ip, m.peer.remote_port) for m in deliverer.messages]
 
 
 def split_at(data, positions):
@@ -158,6 +178,15 @@ class SplitDialogueMixin(object):
     def test_every_pair_of_adjacent_split_points(self):
         for position in range(1, len(self.dialogue) - 1):
             self.check_split([position, position + 1])
+
+    def test_the_legacy_parser_gives_the_same(self):
+        rng = random.Random(20261201)
+        for positions in [[]] + [[rng.randint(1, len(self.dialogue) - 1)
+                                  for _ in range(rng.randint(1, 30))]
+                                 for _ in range(50)]:
+            chunks = split_at(self.dialogue, positions)
+            self.assertEqual(self.reference,
+                             run_dialogue_through_the_parser(chunks), chunks)
 
 
 

@@ -120,7 +120,7 @@ class StateTableTest(unittest.TestCase):
         self.assertEqual(set(), machine.allowed_actions())
 
     def test_every_command_of_the_table_is_declared_or_internal(self):
-        names = set(states.IN_EVERY_STATE)
+        names = set(states.in_every_state())
         for commands in states.TRANSITIONS.values():
             names.update(commands)
         self.assertEqual(set(COMMANDS), names - states.INTERNAL_STEPS)

@@ -1,0 +1,513 @@
+# -*- coding: utf-8 -*-
+"""pymta.connection.SMTPConnection: the SMTP dialogue as it goes over the
+wire (SPEC sections 4 and 6), octets in and exact octets out. Each test is
+a script: ``C:`` what the client sends, ``S:`` what the server answers.
+(The legacy faces of the same core are tested in test_core_session.py and
+test_core_command_parser.py; splitting the input anywhere in
+test_core_split_dialogue.py.)"""
+from __future__ import absolute_import
+
+import logging
+import unittest
+
+from pymta.api import IMTAPolicy, PolicyDecision
+from pymta.connection import SMTPConnection
+from pymta.dialogue import MESSAGE_ACCEPTED
+from pymta.states import AUTH_LINE, COMMAND_LINE, MESSAGE_DATA
+from pymta.test_util import DummyAuthenticator
+from .core_support import RecordingDeliverer, SizePolicy, b64, converse
+
+
+NOT_ALLOWED_DATA = ('503 Command "DATA" is not allowed here, expected one '
+                    'of HELP, MAIL FROM, NOOP, QUIT, RSET')
+START_DATA = '354 Enter message, ending with "." on a line by itself'
+
+
+class _Policy(IMTAPolicy):
+    """Answers each hook with what ``answers`` holds for it."""
+
+    def __init__(self, **answers):
+        IMTAPolicy.__init__(self)
+        self.answers = answers
+
+    def __getattribute__(self, name):
+        answers = object.__getattribute__(self, 'answers')
+        if name in answers:
+            answer = answers[name]
+
+            def hook(*args):
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+            return hook
+        return object.__getattribute__(self, name)
+
+
+def _close(before=False, after=False, decision=True, reply=None):
+    result = PolicyDecision(decision, reply)
+    result._close_connection_before_response = before
+    result._close_connection_after_response = after
+    return result
+
+
+class ScriptDriverTest(unittest.TestCase):
+    def test_a_wrong_a_missing_or_an_unexpected_reply_fails(self):
+        for script in ('S: 220 localhost Hello 127.0.0.2',
+                       'S: 220 localhost Hello 127.0.0.1\nC: NOOP',
+                       'S: 220 localhost Hello 127.0.0.1\nC: NOOP\n'
+                       'S: 250 OK\nS: 250 OK'):
+            self.assertRaises(AssertionError, converse, self, script)
+
+
+class SessionTest(unittest.TestCase):
+    def test_helo_a_message_and_quit(self):
+        deliverer = RecordingDeliverer()
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO client.example.com
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: rcpt to: <c@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: Subject: hi
+            C:
+            C: ..a stuffed line
+            C: .
+            S: 250 OK
+            C: QUIT
+            S: 221 localhost closing connection
+        ''', deliverer=deliverer)
+        self.assertTrue(smtp.closing)
+        [message] = deliverer.messages
+        self.assertEqual(('client.example.com', 'a@example.com',
+                          ['b@example.com', 'c@example.com'],
+                          'Subject: hi\n\n.a stuffed line'),
+                         (message.smtp_helo, message.smtp_from,
+                          message.smtp_to, message.msg_data))
+        self.assertEqual(('127.0.0.1', 4567),
+                         (message.peer.remote_ip, message.peer.remote_port))
+
+    def test_ehlo_rset_noop_help(self):
+        converse(self, '''
+            S: 220 mx.example.com Hello 127.0.0.1
+            C: EHLO client.example.com
+            S: 250-mx.example.com
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com> SIZE=100
+            S: 250 OK
+            C: RSET
+            S: 250 Reset OK
+            C: RCPT TO:<b@example.com>
+            S: 503 Command "RCPT TO" is not allowed here, expected one of AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: NOOP
+            S: 250 OK
+            C: HELP
+            S: 214-Commands supported
+            S: 214 AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET
+            C: HELP mail
+            S: 214 MAIL FROM:<address> [SIZE=<octets>]
+        ''', hostname='mx.example.com')
+
+    def test_the_next_message_keeps_the_helo_not_the_envelope(self):
+        deliverer = RecordingDeliverer()
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO one
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: .
+            S: 250 OK
+            C: DATA
+            S: ''' + NOT_ALLOWED_DATA + '''
+            C: MAIL FROM:<>
+            S: 250 OK
+            C: RCPT TO:<postmaster>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: second
+            C: .
+            S: 250 OK
+        ''', deliverer=deliverer)
+        self.assertEqual([('one', 'a@example.com', ['b@example.com'], ''),
+                          ('one', '', ['postmaster'], 'second')],
+                         [(m.smtp_helo, m.smtp_from, m.smtp_to, m.msg_data)
+                          for m in deliverer.messages])
+
+    def test_out_of_order_unknown_and_bad_arguments_change_nothing(self):
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: MAIL FROM:<a@example.com>
+            S: 503 Command "MAIL FROM" is not allowed here, expected one of EHLO, HELO, HELP, NOOP, QUIT, RSET
+            C: FNORD x
+            S: 500 unrecognized command "FNORD"
+            C: HELO
+            S: 501 Missing argument: the domain or address literal of the client
+            C: HELO a b
+            S: 501 Syntactically invalid argument(s) 'b'
+            C: HELO [127.0.0.1]
+            S: 250 localhost
+            C: HELO again
+            S: 503 Command "HELO" is not allowed here, expected one of HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: MAIL <a@example.com>
+            S: 501 Syntax: MAIL FROM:<address> [SIZE=<octets>]
+            C: MAIL FROM:<a@example.com
+            S: 501 Invalid email address format - use balanced angle brackets.
+            C: MAIL FROM:<a@example.com> SIZE=10
+            S: 501 No SMTP extensions allowed for plain SMTP.
+            C: NOOP now
+            S: 501 Syntactically invalid argument(s) 'now'
+            C: AUTH PLAIN AGZvbwBmb28=
+            S: 503 Command "AUTH PLAIN" is not allowed here, expected one of HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+        ''')
+
+    def test_client_input_in_replies_is_escaped(self):
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: FN\x1bORD\xff
+            S: 500 unrecognized command "FN\\x1bORD\\xff"
+        ''')
+
+    def test_quit_closes_and_later_input_is_not_read(self):
+        deliverer = RecordingDeliverer()
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: QUIT
+            S: 221 localhost closing connection
+        ''', deliverer=deliverer)
+        self.assertTrue(smtp.closing)
+        smtp.receive_data(b'HELO x\r\nNOOP\r\n')
+        self.assertEqual(b'', smtp.data_to_send())
+
+
+class AuthTest(unittest.TestCase):
+    def ehlo(self, **options):
+        options.setdefault('authenticator', DummyAuthenticator())
+        return converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-AUTH PLAIN
+            S: 250 HELP
+        ''', **options)
+
+    def test_auth_plain(self):
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer)
+        converse(self, '''
+            C: AUTH PLAIN ''' + b64('\0foo\0bar') + '''
+            S: 535 Bad username or password
+            C: AUTH PLAIN x
+            S: 501 Garbled data sent
+            C: AUTH CRAM-MD5
+            S: 504 Unrecognized authentication type
+            C: AUTH PLAIN ''' + b64('\0foo\0foo') + '''
+            S: 235 Authentication successful
+            C: AUTH PLAIN ''' + b64('\0foo\0foo') + '''
+            S: 503 Command "AUTH PLAIN" is not allowed here, expected one of HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: .
+            S: 250 OK
+        ''', connection=smtp)
+        self.assertEqual('foo', deliverer.messages[0].username)
+
+    def test_auth_login_is_read_a_line_at_a_time(self):
+        smtp = self.ehlo()
+        converse(self, '''
+            C: auth login
+            S: 334 VXNlcm5hbWU6
+        ''', connection=smtp)
+        self.assertEqual(AUTH_LINE, smtp.reader)
+        # (a line that would be a command is a credential here)
+        converse(self, '''
+            C: ''' + b64('QUIT') + '''
+            S: 334 UGFzc3dvcmQ6
+            C: ''' + b64('QUIT') + '''
+            S: 235 Authentication successful
+            C: AUTH LOGIN
+            S: 503 Command "AUTH LOGIN" is not allowed here, expected one of HELP, MAIL FROM, NOOP, QUIT, RSET
+        ''', connection=smtp)
+        self.assertEqual(COMMAND_LINE, smtp.reader)
+        self.assertFalse(smtp.closing)
+
+    def test_auth_login_with_an_initial_response_bad_cancelled_garbled(self):
+        converse(self, '''
+            C: AUTH LOGIN ''' + b64('foo') + '''
+            S: 334 UGFzc3dvcmQ6
+            C: ''' + b64('bar') + '''
+            S: 535 Bad username or password
+            C: AUTH LOGIN
+            S: 334 VXNlcm5hbWU6
+            C: *
+            S: 501 Authentication cancelled
+            C: AUTH LOGIN
+            S: 334 VXNlcm5hbWU6
+            C: not base64!
+            S: 501 Garbled data sent
+            C: NOOP
+            S: 250 OK
+        ''', connection=self.ehlo())
+
+    def test_an_overlong_credential_ends_the_exchange(self):
+        smtp = self.ehlo()
+        converse(self, '''
+            C: AUTH LOGIN
+            S: 334 VXNlcm5hbWU6
+            C: ''' + 'x' * 3000 + '''
+            S: 500 Line too long
+            C: NOOP
+            S: 250 OK
+        ''', connection=smtp)
+
+    def test_without_an_authenticator(self):
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250 HELP
+            C: AUTH PLAIN ''' + b64('\0foo\0foo') + '''
+            S: 535 AUTH not available
+            C: AUTH LOGIN
+            S: 535 AUTH not available
+        ''')
+
+    def test_too_many_auth_failures(self):
+        converse(self, '''
+            C: AUTH PLAIN ''' + b64('\0foo\0bar') + '''
+            S: 535 Bad username or password
+            C: AUTH LOGIN ''' + b64('foo') + '''
+            S: 334 UGFzc3dvcmQ6
+            C: ''' + b64('bar') + '''
+            S: 535 Bad username or password
+            S: 421 4.7.0 localhost Error: too many authentication failures
+        ''', connection=self.ehlo(max_auth_failures=2))
+
+
+class FramingTest(unittest.TestCase):
+    def test_a_bare_lf_ends_a_command_and_many_commands_come_in_one_chunk(self):
+        smtp = converse(self, 'S: 220 localhost Hello 127.0.0.1')
+        smtp.receive_data(b'HELO a\nNOOP\r\nMAIL FROM:<a@example.com>\r\n'
+                          b'RCPT TO:<b@example.com>\r\nDATA\r\nHi\r\n.\r\nNO')
+        self.assertEqual(b'250 localhost\r\n250 OK\r\n250 OK\r\n250 OK\r\n'
+                         + START_DATA.encode('ascii') + b'\r\n250 OK\r\n',
+                         smtp.data_to_send())
+        smtp.receive_data(b'OP\r\n')
+        self.assertEqual(b'250 OK\r\n', smtp.data_to_send())
+
+    def test_a_long_line_is_refused_and_the_connection_goes_on(self):
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: NOOP ''' + 'x' * 2044 + '''
+            S: 500 Line too long
+            C: NOOP
+            S: 250 OK
+        ''')
+        smtp = SMTPConnection(RecordingDeliverer())
+        smtp.start('127.0.0.1', 4567)
+        smtp.data_to_send()
+        for _ in range(100):                 # never buffered
+            smtp.receive_data(b'x' * 1000)
+        self.assertTrue(len(smtp._partial_line) <= 2049)
+        smtp.receive_data(b'\r\nNOOP\r\n')
+        self.assertEqual(b'500 Line too long\r\n250 OK\r\n', smtp.data_to_send())
+
+    def test_the_reader_follows_the_state(self):
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+        ''')
+        self.assertEqual(COMMAND_LINE, smtp.reader)
+        converse(self, '''
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: QUIT
+        ''', connection=smtp)
+        # (QUIT was message data)
+        self.assertEqual(MESSAGE_DATA, smtp.reader)
+        self.assertFalse(smtp.closing)
+        converse(self, '''
+            C: .
+            S: 250 OK
+        ''', connection=smtp)
+        self.assertEqual(COMMAND_LINE, smtp.reader)
+
+    def test_too_big_a_message_is_thrown_away_and_answered_once(self):
+        deliverer = RecordingDeliverer()
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO a
+            S: 250-localhost
+            S: 250-SIZE 10
+            S: 250-AUTH PLAIN LOGIN
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com> SIZE=11
+            S: 552 message exceeds fixed maximum message size
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: 0123456789
+            C: 0123456789
+            C: .
+            S: 552 message exceeds fixed maximum message size
+            C: NOOP
+            S: 250 OK
+        ''', deliverer=deliverer, policy=SizePolicy(10))
+        self.assertEqual([], deliverer.messages)
+        self.assertEqual(COMMAND_LINE, smtp.reader)
+
+    def test_the_default_limit_applies_without_the_policys(self):
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: 0123456789
+            C: .
+            S: 552 message exceeds fixed maximum message size
+        ''', default_max_message_size=5)
+
+    def test_text_input_is_read_like_bytes(self):
+        smtp = converse(self, 'S: 220 localhost Hello 127.0.0.1')
+        smtp.receive_data(u'HELO a\r\nNOOP\r\n')
+        self.assertEqual(b'250 localhost\r\n250 OK\r\n', smtp.data_to_send())
+
+
+class EventsTest(unittest.TestCase):
+    def test_each_accepted_message_is_an_event_once(self):
+        deliverer = RecordingDeliverer()
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250 localhost
+        ''', deliverer=deliverer)
+        self.assertEqual([], smtp.take_events())
+        converse(self, '''
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: .
+            S: 250 OK
+        ''', connection=smtp)
+        self.assertEqual([(MESSAGE_ACCEPTED, deliverer.messages[0])],
+                         smtp.take_events())
+        self.assertEqual([], smtp.take_events())
+
+    def test_a_refused_message_is_no_event(self):
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: ''' + START_DATA + '''
+            C: .
+            S: 550 Message content is not acceptable
+        ''', policy=_Policy(accept_msgdata=False))
+        self.assertEqual([], smtp.take_events())
+
+    def test_close_is_the_closing_flag(self):
+        smtp = SMTPConnection(RecordingDeliverer())
+        smtp.start('127.0.0.1', 4567)
+        self.assertFalse(smtp.closing)
+        smtp.close()
+        self.assertTrue(smtp.closing)
+        self.assertEqual(b'220 localhost Hello 127.0.0.1\r\n', smtp.data_to_send())
+
+
+class PolicyTest(unittest.TestCase):
+    def test_a_refused_connection_is_told_and_closed(self):
+        smtp = converse(self, 'S: 554 SMTP service not available',
+                        policy=_Policy(accept_new_connection=False))
+        self.assertTrue(smtp.closing)
+
+    def test_close_before_the_reply_sends_nothing(self):
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+        ''', policy=_Policy(accept_helo=_close(before=True)))
+        self.assertTrue(smtp.closing)
+
+    def test_a_custom_reply_then_close(self):
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250-first
+            S: 250 second
+        ''', policy=_Policy(accept_helo=_close(after=True,
+                                                reply=(250, ['first', 'second']))))
+        self.assertTrue(smtp.closing)
+
+    def test_a_rejected_recipient_and_a_policy_fault(self):
+        logging.getLogger('pymta').disabled = True
+        self.addCleanup(setattr, logging.getLogger('pymta'), 'disabled', False)
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 451 Temporary Local Problem: Please come back later
+            C: RSET
+            S: 250 Reset OK
+        ''', policy=_Policy(accept_from=ValueError('boom')))
+        converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO a
+            S: 250 localhost
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 550 relay not permitted
+            C: DATA
+            S: 503 Command "DATA" is not allowed here, expected one of HELP, NOOP, QUIT, RCPT TO, RSET
+        ''', policy=_Policy(accept_rcpt_to=False))
+
+    def test_too_many_errors(self):
+        smtp = converse(self, '''
+            S: 220 localhost Hello 127.0.0.1
+            C: FNORD
+            S: 500 unrecognized command "FNORD"
+            C: DATA
+            S: 503 Command "DATA" is not allowed here, expected one of EHLO, HELO, HELP, NOOP, QUIT, RSET
+            S: 421 4.7.0 localhost Error: too many errors
+        ''', max_errors=2)
+        self.assertTrue(smtp.closing)
+
+
+if __name__ == '__main__':
+    unittest.main()
