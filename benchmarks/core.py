@@ -89,46 +89,51 @@ cpu_time = getattr(time, 'process_time', None) or time.clock
 
 
 def run_once(seconds, chunks, deliverer):
+    """Transactions per CPU second, over about ``seconds``."""
+    transaction = connection_transaction(chunks, deliverer)
+    transactions = 0
+    started = cpu_time()
+    deadline = started + seconds
+    while True:
+        for _ in range(100):
+            transaction()
+        transactions += 100
+        now = cpu_time()
+        if now >= deadline:
+            return transactions / (now - started)
+
+
+def connection_transaction(chunks, deliverer):
+    """One transaction, as a function."""
     try:
         from pymta.connection import SMTPConnection
     except ImportError:
-        return run_once_with_parser(seconds, chunks, deliverer)
-    transactions = 0
-    started = cpu_time()
-    deadline = started + seconds
-    while True:
-        for _ in range(100):
-            connection = SMTPConnection(deliverer, hostname='localhost')
-            connection.start('127.0.0.1', 4567)
+        return parser_transaction(chunks, deliverer)
+
+    def transaction():
+        connection = SMTPConnection(deliverer, hostname='localhost')
+        connection.start('127.0.0.1', 4567)
+        connection.data_to_send()
+        for chunk in chunks:
+            connection.receive_data(chunk)
             connection.data_to_send()
-            for chunk in chunks:
-                connection.receive_data(chunk)
-                connection.data_to_send()
-        transactions += 100
-        now = cpu_time()
-        if now >= deadline:
-            return transactions / (now - started)
+    return transaction
 
 
-def run_once_with_parser(seconds, chunks, deliverer):
+def parser_transaction(chunks, deliverer):
+    """One transaction of a checkout from before SMTPConnection."""
     from pymta.command_parser import SMTPCommandParser
     from pymta.compat import wire_bytes
     channel = CollectingChannel(wire_bytes)
-    transactions = 0
-    started = cpu_time()
-    deadline = started + seconds
-    while True:
-        for _ in range(100):
-            parser = SMTPCommandParser(channel, '127.0.0.1', 4567, deliverer,
-                                       primary_hostname='localhost')
+
+    def transaction():
+        parser = SMTPCommandParser(channel, '127.0.0.1', 4567, deliverer,
+                                   primary_hostname='localhost')
+        channel.take_output()
+        for chunk in chunks:
+            parser.process_new_data(chunk)
             channel.take_output()
-            for chunk in chunks:
-                parser.process_new_data(chunk)
-                channel.take_output()
-        transactions += 100
-        now = cpu_time()
-        if now >= deadline:
-            return transactions / (now - started)
+    return transaction
 
 
 def median(values):

@@ -3,20 +3,51 @@
 
 The names here are those of ``pymta.api``, ``pymta.model``, ``pymta.mta``,
 ``pymta.session``, ``SMTPCommandParser`` and ``BlackholeDeliverer``.
-Importing pymta does no I/O and starts nothing.
+Importing pymta does no I/O and starts nothing. On Python 3.7+ each name is
+imported when it is first used, so that ``import pymta.connection`` (the
+sans-I/O core) does not load the server; older Pythons import them all at
+once.
 """
 
 from __future__ import absolute_import
 
-from .api import *
-from .command_parser import SMTPCommandParser
-from .deliverer import BlackholeDeliverer
-from .model import *
-from .mta import *
-from .session import *
+from importlib import import_module
 
-from . import api as _api, model as _model, mta as _mta, session as _session
+from .compat import MODULE_GETATTR
 
-__all__ = (list(_api.__all__) + list(_model.__all__) + list(_mta.__all__)
-           + list(_session.__all__)
-           + ['SMTPCommandParser', 'BlackholeDeliverer'])
+
+#: name -> the module that defines it
+_EXPORTED_FROM = {
+    'IAuthenticator': 'api', 'IMessageDeliverer': 'api',
+    'IMTAPolicy': 'api', 'PolicyDecision': 'api', 'PyMTAException': 'api',
+    'Message': 'model', 'Peer': 'model',
+    'PythonMTA': 'mta',
+    'SMTPSession': 'session',
+    'SMTPCommandParser': 'command_parser',
+    'BlackholeDeliverer': 'deliverer',
+}
+
+__all__ = sorted(_EXPORTED_FROM)
+
+
+def _load(name):
+    value = getattr(import_module('.' + _EXPORTED_FROM[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __getattr__(name):
+    if name not in _EXPORTED_FROM:
+        raise AttributeError('module %r has no attribute %r'
+                             % (__name__, name))
+    return _load(name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+if not MODULE_GETATTR:
+    for _name in __all__:
+        _load(_name)
+    del _name

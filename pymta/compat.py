@@ -211,3 +211,8 @@ def fds_kept_for_process(process):
     if getattr(callback, '__name__', None) in ('close', 'close_fds'):
         fds.extend(getattr(finalizer, '_args', None) or ())
     return sorted(set(fd for fd in fds if isinstance(fd, int) and fd >= 0))
+
+
+#: a module may define ``__getattr__`` for its missing names (PEP 562,
+#: Python 3.7+): the package loads the server only when it is asked for
+MODULE_GETATTR = sys.version_info >= (3, 7)

@@ -21,6 +21,30 @@ from .core_support import RecordingDeliverer, SizePolicy, b64, converse
 NOT_ALLOWED_DATA = ('503 Command "DATA" is not allowed here, expected one '
                     'of HELP, MAIL FROM, NOOP, QUIT, RSET')
 START_DATA = '354 Enter message, ending with "." on a line by itself'
+#: the greeting and HELO
+HELO = '''
+    S: 220 localhost Hello 127.0.0.1
+    C: HELO a
+    S: 250 localhost
+'''
+#: a sender, a recipient and an empty message, accepted
+EMPTY_MESSAGE = '''
+    C: MAIL FROM:<a@example.com>
+    S: 250 OK
+    C: RCPT TO:<b@example.com>
+    S: 250 OK
+    C: DATA
+    S: ''' + START_DATA + '''
+    C: .
+    S: 250 OK
+'''
+#: the greeting, HELO, a sender and a recipient: ready for DATA
+TO_RECIPIENT = HELO + '''
+    C: MAIL FROM:<a@example.com>
+    S: 250 OK
+    C: RCPT TO:<b@example.com>
+    S: 250 OK
+'''
 
 
 class _Policy(IMTAPolicy):
@@ -119,14 +143,7 @@ class SessionTest(unittest.TestCase):
             S: 220 localhost Hello 127.0.0.1
             C: HELO one
             S: 250 localhost
-            C: MAIL FROM:<a@example.com>
-            S: 250 OK
-            C: RCPT TO:<b@example.com>
-            S: 250 OK
-            C: DATA
-            S: ''' + START_DATA + '''
-            C: .
-            S: 250 OK
+            ''' + EMPTY_MESSAGE + '''
             C: DATA
             S: ''' + NOT_ALLOWED_DATA + '''
             C: MAIL FROM:<>
@@ -217,14 +234,7 @@ class AuthTest(unittest.TestCase):
             S: 235 Authentication successful
             C: AUTH PLAIN ''' + b64('\0foo\0foo') + '''
             S: 503 Command "AUTH PLAIN" is not allowed here, expected one of HELP, MAIL FROM, NOOP, QUIT, RSET
-            C: MAIL FROM:<a@example.com>
-            S: 250 OK
-            C: RCPT TO:<b@example.com>
-            S: 250 OK
-            C: DATA
-            S: ''' + START_DATA + '''
-            C: .
-            S: 250 OK
+            ''' + EMPTY_MESSAGE + '''
         ''', connection=smtp)
         self.assertEqual('foo', deliverer.messages[0].username)
 
@@ -329,14 +339,7 @@ class FramingTest(unittest.TestCase):
         self.assertEqual(b'500 Line too long\r\n250 OK\r\n', smtp.data_to_send())
 
     def test_the_reader_follows_the_state(self):
-        smtp = converse(self, '''
-            S: 220 localhost Hello 127.0.0.1
-            C: HELO a
-            S: 250 localhost
-            C: MAIL FROM:<a@example.com>
-            S: 250 OK
-            C: RCPT TO:<b@example.com>
-            S: 250 OK
+        smtp = converse(self, TO_RECIPIENT + '''
         ''')
         self.assertEqual(COMMAND_LINE, smtp.reader)
         converse(self, '''
@@ -381,14 +384,7 @@ class FramingTest(unittest.TestCase):
         self.assertEqual(COMMAND_LINE, smtp.reader)
 
     def test_the_default_limit_applies_without_the_policys(self):
-        converse(self, '''
-            S: 220 localhost Hello 127.0.0.1
-            C: HELO a
-            S: 250 localhost
-            C: MAIL FROM:<a@example.com>
-            S: 250 OK
-            C: RCPT TO:<b@example.com>
-            S: 250 OK
+        converse(self, TO_RECIPIENT + '''
             C: DATA
             S: ''' + START_DATA + '''
             C: 0123456789
@@ -405,35 +401,18 @@ class FramingTest(unittest.TestCase):
 class EventsTest(unittest.TestCase):
     def test_each_accepted_message_is_an_event_once(self):
         deliverer = RecordingDeliverer()
-        smtp = converse(self, '''
-            S: 220 localhost Hello 127.0.0.1
-            C: HELO a
-            S: 250 localhost
+        smtp = converse(self, HELO + '''
         ''', deliverer=deliverer)
         self.assertEqual([], smtp.take_events())
         converse(self, '''
-            C: MAIL FROM:<a@example.com>
-            S: 250 OK
-            C: RCPT TO:<b@example.com>
-            S: 250 OK
-            C: DATA
-            S: ''' + START_DATA + '''
-            C: .
-            S: 250 OK
+            ''' + EMPTY_MESSAGE + '''
         ''', connection=smtp)
         self.assertEqual([(MESSAGE_ACCEPTED, deliverer.messages[0])],
                          smtp.take_events())
         self.assertEqual([], smtp.take_events())
 
     def test_a_refused_message_is_no_event(self):
-        smtp = converse(self, '''
-            S: 220 localhost Hello 127.0.0.1
-            C: HELO a
-            S: 250 localhost
-            C: MAIL FROM:<a@example.com>
-            S: 250 OK
-            C: RCPT TO:<b@example.com>
-            S: 250 OK
+        smtp = converse(self, TO_RECIPIENT + '''
             C: DATA
             S: ''' + START_DATA + '''
             C: .
@@ -476,19 +455,13 @@ class PolicyTest(unittest.TestCase):
     def test_a_rejected_recipient_and_a_policy_fault(self):
         logging.getLogger('pymta').disabled = True
         self.addCleanup(setattr, logging.getLogger('pymta'), 'disabled', False)
-        converse(self, '''
-            S: 220 localhost Hello 127.0.0.1
-            C: HELO a
-            S: 250 localhost
+        converse(self, HELO + '''
             C: MAIL FROM:<a@example.com>
             S: 451 Temporary Local Problem: Please come back later
             C: RSET
             S: 250 Reset OK
         ''', policy=_Policy(accept_from=ValueError('boom')))
-        converse(self, '''
-            S: 220 localhost Hello 127.0.0.1
-            C: HELO a
-            S: 250 localhost
+        converse(self, HELO + '''
             C: MAIL FROM:<a@example.com>
             S: 250 OK
             C: RCPT TO:<b@example.com>

@@ -5,12 +5,16 @@
   ``socket``, ``select``, ``signal``, ``threading`` or ``multiprocessing`` at
   import time: only the drivers do I/O;
 - no two pymta modules import each other in a loop (imports inside functions
-  count too).
+  count too);
+- and, run for real: importing the core loads no server module (on Python
+  3.7+, where the package imports its names on first use).
 """
 from __future__ import absolute_import, print_function
 
 import ast
 import os
+import subprocess
+import sys
 import unittest
 
 import pymta
@@ -198,6 +202,41 @@ class PackageStructureTest(unittest.TestCase):
         self.assertTrue(('pymta.connection', True) in
                         self.imports['pymta.connection_loop'])
         self.assertTrue(('pymta.fdwait', False) in self.imports['pymta.compat'])
+
+
+class LoadedModulesTest(unittest.TestCase):
+    def loaded_by(self, statement):
+        """The pymta modules a fresh interpreter has loaded after
+        ``statement``."""
+        root = os.path.dirname(os.path.dirname(os.path.abspath(pymta.__file__)))
+        script = ('import sys\n%s\nsys.stdout.write(" ".join(sorted(m for m in '
+                  'sys.modules if m.split(".")[0] == "pymta")))' % statement)
+        env = dict(os.environ, PYTHONPATH=root)
+        output = subprocess.check_output([sys.executable, '-c', script],
+                                         env=env)
+        return set(output.decode('ascii').split())
+
+    def test_the_core_loads_no_server_module(self):
+        from pymta.compat import MODULE_GETATTR
+        loaded = self.loaded_by('import pymta.connection')
+        everything = self.loaded_by('import pymta.mta, pymta.test_util')
+        self.assertTrue('pymta.worker' in everything)
+        if MODULE_GETATTR:
+            core = loaded_at_import(imports_of_package(), CORE_MODULES)
+            self.assertEqual(set(), loaded - core - set(['pymta']))
+            self.assertTrue('pymta.connection' in loaded)
+        else:
+            # (Python 2.7 and 3.6: the package imports every name at once)
+            self.assertTrue('pymta.mta' in loaded)
+
+    def test_the_names_of_the_package_load_on_first_use(self):
+        from pymta.compat import MODULE_GETATTR
+        loaded = self.loaded_by('import pymta\npymta.PythonMTA')
+        self.assertTrue('pymta.mta' in loaded)
+        if MODULE_GETATTR:
+            self.assertFalse('pymta.mta' in self.loaded_by('import pymta'))
+        self.assertRaises(AttributeError, getattr, pymta, 'NoSuchName')
+        self.assertTrue('PythonMTA' in dir(pymta))
 
 
 if __name__ == '__main__':
