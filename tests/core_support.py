@@ -5,7 +5,7 @@ from __future__ import absolute_import
 
 import base64
 
-from pymta.api import IMTAPolicy
+from pymta.api import IMessageDeliverer, IMTAPolicy
 
 
 def b64(value):
@@ -38,14 +38,45 @@ class RecordingChannel(object):
         self.closed = True
 
 
-class RecordingDeliverer(object):
-    """Keeps every accepted message in ``messages``."""
+class RecordingDeliverer(IMessageDeliverer):
+    """Keeps every accepted message in ``messages``; ``on_delivery(msg)`` is
+    called first, then ``exception`` (if any) is raised instead of keeping
+    the message."""
 
-    def __init__(self):
+    def __init__(self, exception=None, on_delivery=None):
         self.messages = []
+        self.exception = exception
+        self.on_delivery = on_delivery
 
     def new_message_accepted(self, msg):
+        if self.on_delivery is not None:
+            self.on_delivery(msg)
+        if self.exception is not None:
+            raise self.exception
         self.messages.append(msg)
+
+
+class RecordingAuthenticator(object):
+    """Records every ``(username, password, peer)`` in ``calls``; accepts
+    when the password is the user name, unless ``result`` says otherwise
+    or ``exception`` is raised."""
+
+    def __init__(self, result=None, exception=None):
+        self.calls = []
+        self.result = result
+        self.exception = exception
+
+    def authenticate(self, username, password, peer):
+        self.calls.append((username, password, peer))
+        if self.exception is not None:
+            raise self.exception
+        if self.result is not None:
+            return self.result
+        return username == password
+
+    def credentials(self):
+        """``(username, password)`` of every call."""
+        return [(username, password) for username, password, _ in self.calls]
 
 
 class SizePolicy(IMTAPolicy):

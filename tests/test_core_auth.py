@@ -8,7 +8,8 @@ import unittest
 from pymta.api import IMTAPolicy
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
-from .core_support import RecordingChannel, RecordingDeliverer, b64
+from .core_support import RecordingAuthenticator, RecordingChannel, \
+    RecordingDeliverer, b64
 
 
 USERNAME_PROMPT = '334 VXNlcm5hbWU6'
@@ -16,15 +17,6 @@ PASSWORD_PROMPT = '334 UGFzc3dvcmQ6'
 AUTH_OK = '235 Authentication successful'
 AUTH_BAD = '535 Bad username or password'
 GARBLED = '501 Garbled data sent'
-
-
-class RecordingAuthenticator(object):
-    def __init__(self):
-        self.calls = []
-
-    def authenticate(self, username, password, peer):
-        self.calls.append((username, password))
-        return username == password
 
 
 class ParserTestMixin(object):
@@ -68,7 +60,7 @@ class AuthPlainTest(ParserTestMixin, unittest.TestCase):
 
     def test_ok(self):
         self.assertEqual([AUTH_OK], self.line('AUTH PLAIN ' + b64('\0foo\0foo')))
-        self.assertEqual([('foo', 'foo')], self.authenticator.calls)
+        self.assertEqual([('foo', 'foo')], self.authenticator.credentials())
 
     def test_username_reaches_message(self):
         self.line('AUTH PLAIN ' + b64('\0foo\0foo'))
@@ -78,11 +70,11 @@ class AuthPlainTest(ParserTestMixin, unittest.TestCase):
 
     def test_with_authzid(self):
         self.assertEqual([AUTH_OK], self.line('AUTH PLAIN ' + b64('admin\0foo\0foo')))
-        self.assertEqual([('foo', 'foo')], self.authenticator.calls)
+        self.assertEqual([('foo', 'foo')], self.authenticator.credentials())
 
     def test_password_with_blanks_not_stripped(self):
         self.assertEqual([AUTH_BAD], self.line('AUTH PLAIN ' + b64('\0foo\0 foo  ')))
-        self.assertEqual([('foo', ' foo  ')], self.authenticator.calls)
+        self.assertEqual([('foo', ' foo  ')], self.authenticator.credentials())
 
     def test_bad_credentials(self):
         self.assertEqual([AUTH_BAD], self.line('AUTH PLAIN ' + b64('\0foo\0bar')))
@@ -93,7 +85,7 @@ class AuthPlainTest(ParserTestMixin, unittest.TestCase):
     def test_garbled(self):
         for argument in ('a', b64('foo'), b64('\0foo\0foo') + ' ' + b64('x')):
             self.assertEqual([GARBLED], self.line('AUTH PLAIN ' + argument))
-        self.assertEqual([], self.authenticator.calls)
+        self.assertEqual([], self.authenticator.credentials())
         self.assertEqual([AUTH_OK], self.line('AUTH PLAIN ' + b64('\0foo\0foo')))
 
     def test_without_argument_is_garbled(self):
@@ -112,7 +104,7 @@ class AuthPlainTest(ParserTestMixin, unittest.TestCase):
         lines = self.line('AUTH LOGIN')
         self.assertTrue(lines[0].startswith('503 Command "AUTH'), lines)
         self.assertTrue(self.parser.is_in_command_mode())
-        self.assertEqual([('foo', 'foo')], self.authenticator.calls)
+        self.assertEqual([('foo', 'foo')], self.authenticator.credentials())
 
     def test_auth_after_mail_from_is_503(self):
         self.line('MAIL FROM:<a@example.com>')
@@ -163,7 +155,7 @@ class AuthStateTest(ParserTestMixin, unittest.TestCase):
                          self.line('AUTH PLAIN ' + b64('\0foo\0foo')))
         self.assertEqual(['550 Administrative Prohibition'], self.line('AUTH LOGIN'))
         self.assertEqual(['550 Administrative Prohibition'], self.line('AUTH LOGIN ' + b64('foo')))
-        self.assertEqual([], authenticator.calls)
+        self.assertEqual([], authenticator.credentials())
         self.assertTrue(self.parser.is_in_command_mode())
 
     def test_plain_refused_login_allowed(self):
@@ -222,7 +214,7 @@ class AuthLoginTest(ParserTestMixin, unittest.TestCase):
         self.assertEqual([AUTH_OK], self.line(b64('foo')))
         self.assertTrue(self.parser.is_in_command_mode())
         self.assertFalse(self.parser.is_in_auth_login_mode())
-        self.assertEqual([('foo', 'foo')], self.authenticator.calls)
+        self.assertEqual([('foo', 'foo')], self.authenticator.credentials())
 
     def test_with_initial_response(self):
         self.assertEqual([PASSWORD_PROMPT], self.line('AUTH LOGIN ' + b64('foo')))
@@ -238,7 +230,7 @@ class AuthLoginTest(ParserTestMixin, unittest.TestCase):
     def test_password_with_spaces(self):
         self.line('AUTH LOGIN ' + b64('foo'))
         self.assertEqual([AUTH_BAD], self.line(b64(' foo bar ')))
-        self.assertEqual([('foo', ' foo bar ')], self.authenticator.calls)
+        self.assertEqual([('foo', ' foo bar ')], self.authenticator.credentials())
 
     def test_over_long_credential_line_ends_the_exchange(self):
         for prompt_line in ('AUTH LOGIN', 'AUTH LOGIN ' + b64('foo')):
@@ -248,7 +240,7 @@ class AuthLoginTest(ParserTestMixin, unittest.TestCase):
             # back in command mode: the next line is a command, not a credential
             self.assertTrue(self.parser.is_in_command_mode())
             self.assertEqual(['250 OK'], self.line('NOOP'))
-            self.assertEqual([], self.authenticator.calls)
+            self.assertEqual([], self.authenticator.credentials())
         # split over chunks (the line is discarded unbuffered)
         self.line('AUTH LOGIN')
         self.assertEqual([], self.feed('A' * 2100))
@@ -279,14 +271,14 @@ class AuthLoginTest(ParserTestMixin, unittest.TestCase):
         self.assertTrue(lines[0].startswith('501'), lines)
         self.assertTrue(self.parser.is_in_command_mode())
         self.assertEqual(['250 OK'], self.line('NOOP'))
-        self.assertEqual([], self.authenticator.calls)
+        self.assertEqual([], self.authenticator.credentials())
 
     def test_cancel_at_password(self):
         self.line('AUTH LOGIN ' + b64('foo'))
         lines = self.line('*')
         self.assertTrue(lines[0].startswith('501'), lines)
         self.assertTrue(self.parser.is_in_command_mode())
-        self.assertEqual([], self.authenticator.calls)
+        self.assertEqual([], self.authenticator.credentials())
         self.assertEqual([USERNAME_PROMPT], self.line('AUTH LOGIN'))
 
     def test_bad_base64_username_ends_exchange(self):
@@ -299,7 +291,7 @@ class AuthLoginTest(ParserTestMixin, unittest.TestCase):
         self.line('AUTH LOGIN ' + b64('foo'))
         self.assertEqual([GARBLED], self.line('a'))
         self.assertTrue(self.parser.is_in_command_mode())
-        self.assertEqual([], self.authenticator.calls)
+        self.assertEqual([], self.authenticator.credentials())
         # the client must start again
         self.assertEqual([USERNAME_PROMPT], self.line('AUTH LOGIN'))
         self.assertEqual([PASSWORD_PROMPT], self.line(b64('foo')))

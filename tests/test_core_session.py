@@ -1,8 +1,12 @@
 # -*- coding: utf-8 -*-
-"""SPEC sections 2 and 4: the SMTP dialogue of pymta.session.SMTPSession,
-driven through pymta.test_util.CommandParserHelper / MockCommandParser:
-the state table, the reply table, the 501 texts, every policy return form,
-PolicyDecision close flags and the 451 for exceptions."""
+"""SPEC sections 2 and 4 through the legacy face of the dialogue,
+pymta.session.SMTPSession, driven as legacy suites drive it
+(pymta.test_util.CommandParserHelper / MockCommandParser): the state
+table, the reply table, the 501 texts, every policy return form,
+PolicyDecision close flags, the 451 for exceptions, and what the session
+tells its parser. (The same dialogue on the wire: test_core_connection.py.)
+Each matrix is a mixin with one test class per case: a failing test's class
+names the state or the policy hook."""
 from __future__ import absolute_import, print_function
 
 import logging
@@ -10,11 +14,11 @@ import unittest
 
 from six.moves import queue
 
-from pymta.api import IMessageDeliverer, IMTAPolicy, PolicyDecision
+from pymta.api import IMTAPolicy, PolicyDecision
 from pymta.dialogue import Dialogue
 from pymta.session import SMTPSession
 import pymta.test_util as test_util
-from .core_support import b64
+from .core_support import RecordingAuthenticator, RecordingDeliverer, b64
 
 
 HOST = 'localhost'
@@ -61,35 +65,6 @@ def drain(q):
             items.append(q.get_nowait())
         except queue.Empty:
             return items
-
-
-class RecordingDeliverer(IMessageDeliverer):
-    def __init__(self, exception=None, on_delivery=None):
-        self.messages = []
-        self.exception = exception
-        self.on_delivery = on_delivery
-
-    def new_message_accepted(self, msg):
-        if self.on_delivery is not None:
-            self.on_delivery(msg)
-        if self.exception is not None:
-            raise self.exception
-        self.messages.append(msg)
-
-
-class RecordingAuthenticator(object):
-    def __init__(self, result=None, exception=None):
-        self.calls = []
-        self.result = result
-        self.exception = exception
-
-    def authenticate(self, username, password, peer):
-        self.calls.append((username, password, peer))
-        if self.exception is not None:
-            raise self.exception
-        if self.result is not None:
-            return self.result
-        return username == password
 
 
 class SessionTestMixin(object):
