@@ -90,7 +90,7 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         """The common case, fast: every argument maps to a field and each
         field validator accepts its value. Runs the same pycerberus field
         validators as ``Schema.process`` but without its per-call result
-        containers (about a fifth of the core's time on valid input).
+        containers (what that saves: "Fast paths" in benchmarks/README.md).
         Returns None when anything is not that simple (an error, an extra
         argument, a form validator): the full ``Schema.process`` then runs
         and raises exactly the error it always did."""
