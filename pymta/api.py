@@ -130,6 +130,12 @@ class IMTAPolicy(object):
     def accept_data(self, message):
         return True
 
+    def accept_starttls(self, message):
+        """STARTTLS (only where the server has TLS): refuse it to test a
+        client's fallback (the default reply is ``454 TLS not available due
+        to temporary reason``)."""
+        return True
+
     def accept_msgdata(self, msgdata, message):
         """Called after the whole message arrived (and passed the size
         check)."""

@@ -6,8 +6,10 @@ how the client spells it (verb, keyword), the schema that validates its
 argument (pymta.validation, pycerberus), its usage (for HELP and the 501 of a
 verb sent without its keyword), the policy hook it asks (an ``IMTAPolicy``
 method, None: none), the names of its default replies in ``pymta.replies``
-(accepted, rejected) and the ``SMTPSession`` method (handler) that carries
-it out. Where it may come in the dialogue is the state table's business
+(accepted, rejected), the ``Dialogue`` method (handler) that carries it out
+and, for the command of an SMTP extension (off unless the server switches
+it on), the extension's name. Where it may come in the dialogue is the
+state table's business
 (``pymta.states``).
 
 To add a command: one ``Command(...)`` here and one handler method in
@@ -23,17 +25,18 @@ from .validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
                          SMTPCommandArgumentsSchema)
 
 
-__all__ = ['COMMANDS', 'Command', 'usage_of']
+__all__ = ['COMMANDS', 'Command', 'EXTENSIONS', 'usage_of', 'verbs_with']
 
 
 class Command(object):
     """One SMTP command (see the module docstring)."""
 
     __slots__ = ('name', 'verb', 'keyword', 'keyword_ends_at_colon',
-                 'schema', 'usage', 'hook', 'accepted', 'rejected', 'handler')
+                 'schema', 'usage', 'hook', 'accepted', 'rejected', 'handler',
+                 'extension')
 
     def __init__(self, name, schema, usage, hook, accepted, rejected,
-                 handler):
+                 handler, extension=None):
         #: the name the session and the state table use ('MAIL FROM')
         self.name = name
         words = name.split()
@@ -54,8 +57,11 @@ class Command(object):
         #: the names of the default replies in pymta.replies
         self.accepted = accepted
         self.rejected = rejected
-        #: the SMTPSession method that carries the command out
+        #: the Dialogue method that carries the command out
         self.handler = handler
+        #: the name of the SMTP extension the command belongs to (None: it
+        #: is always there); off, the command does not exist
+        self.extension = extension
 
     def __repr__(self):
         return 'Command(%r)' % (self.name,)
@@ -89,10 +95,18 @@ COMMANDS = dict((command.name, command) for command in (
     Command('NOOP', _NO_ARGUMENT, '', None, 'ok', None, 'smtp_noop'),
     Command('QUIT', _NO_ARGUMENT, '', None, 'closing', None, 'smtp_quit'),
     Command('HELP', None, '', None, 'help', None, 'smtp_help'),
+    Command('STARTTLS', _NO_ARGUMENT, '', 'accept_starttls', 'ready_for_tls',
+            'tls_not_available', 'smtp_starttls', extension='STARTTLS'),
 ))
 
-#: the verbs, sorted (HELP lists them)
-VERBS = sorted(set(command.verb for command in COMMANDS.values()))
+#: the SMTP extensions that bring commands of their own
+EXTENSIONS = frozenset(command.extension for command in COMMANDS.values()
+                       if command.extension is not None)
+
+#: the verbs that are always there, sorted (HELP lists them, and those of
+#: the extensions that are on)
+VERBS = sorted(set(command.verb for command in COMMANDS.values()
+                   if command.extension is None))
 
 #: verbs that need their keyword ('MAIL' needs 'FROM:', 'AUTH' a mechanism)
 VERBS_WITH_KEYWORD = frozenset(command.verb for command in COMMANDS.values()
@@ -108,3 +122,12 @@ def usage_of(verb):
         if command.verb == verb:
             usages.append((verb + ' ' + command.usage).strip())
     return ' | '.join(usages)
+
+
+def verbs_with(extensions):
+    """The verbs, sorted, with those of ``extensions`` (names)."""
+    if not extensions:
+        return VERBS
+    return sorted(set(VERBS) | set(
+        command.verb for command in COMMANDS.values()
+        if command.extension in extensions))

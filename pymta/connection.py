@@ -19,7 +19,8 @@ credential is one line. The dialogue (``pymta.dialogue``) answers;
 may act on: ``closing`` (close the connection once the octets of
 ``data_to_send`` are sent; input after that is ignored), ``reader``
 (``MESSAGE_DATA`` while the client sends a message: the DATA time limit
-applies) and ``take_events`` (a ``(MESSAGE_ACCEPTED, message)`` for each
+applies; ``TLS_HANDSHAKE`` after STARTTLS: send the 220, do the handshake,
+then call ``tls_started``) and ``take_events`` (a ``(MESSAGE_ACCEPTED, message)`` for each
 message the deliverer took).
 """
 
@@ -31,7 +32,7 @@ from .dialogue import Dialogue
 from .framing import MAX_COMMAND_LINE_OCTETS, MessageCollector, \
     ParserImplementation
 from .replies import reply_line, reply_lines
-from .states import AUTH_LINE, MESSAGE_DATA
+from .states import AUTH_LINE, MESSAGE_DATA, TLS_HANDSHAKE
 
 
 __all__ = ['SMTPConnection']
@@ -47,22 +48,27 @@ class SMTPConnection(object):
     the server's name in replies (the caller looks it up). ``default_max_
     message_size``: the limit on message data when the policy's
     ``max_message_size(peer)`` is None (the policy's own limit always wins;
-    EHLO announces only that); None: no limit.
+    EHLO announces only that); None: no limit. ``extensions``: the names
+    of the SMTP extensions that are on (``'STARTTLS'``; none by default).
     """
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
-                 max_auth_failures=None, default_max_message_size=None):
+                 max_auth_failures=None, default_max_message_size=None,
+                 extensions=()):
         self.dialogue = Dialogue(deliverer, policy=policy,
                                  authenticator=authenticator,
                                  hostname=hostname, max_errors=max_errors,
-                                 max_auth_failures=max_auth_failures)
+                                 max_auth_failures=max_auth_failures,
+                                 extensions=extensions)
         self._default_max_message_size = default_max_message_size
         #: the limit on message data
         self.max_message_size = default_max_message_size
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
+        #: octets the client sent after STARTTLS before the handshake
+        self.discarded_octets = 0
 
     def start(self, remote_ip, remote_port):
         """The client ``remote_ip``:``remote_port`` connected: greet it (or
@@ -112,6 +118,15 @@ class SMTPConnection(object):
         """End the connection (no reply): ``closing`` is True."""
         self.dialogue.close()
 
+    def tls_started(self, version, cipher):
+        """The driver finished the TLS handshake (``reader`` was
+        ``TLS_HANDSHAKE``): the dialogue goes on over TLS, at the state after
+        the greeting. ``version`` and ``cipher`` are recorded on the
+        messages."""
+        self._partial_line = b''
+        self._is_discarding_line = False
+        self.dialogue.tls_started(version, cipher)
+
     def read_as(self, reader):
         """Read the next input with ``reader`` until the dialogue's state
         picks the reader again (the legacy parser's ``switch_to_*``)."""
@@ -134,6 +149,11 @@ class SMTPConnection(object):
             if reader is MESSAGE_DATA:
                 position = self._read_message_data(data, position)
                 continue
+            if reader is TLS_HANDSHAKE:
+                # What the client sent in the clear after STARTTLS is
+                # never read (RFC 3207; CVE-2011-0411).
+                self.discarded_octets += length - position
+                break
             end_of_line = data.find(b'\n', position)
             if end_of_line < 0:
                 self._keep_partial_line(data[position:])

@@ -46,7 +46,7 @@ import logging
 from pycerberus.errors import InvalidDataError
 
 from .api import PolicyDecision
-from .commands import COMMANDS, VERBS, VERBS_WITH_KEYWORD, usage_of
+from .commands import COMMANDS, VERBS_WITH_KEYWORD, usage_of, verbs_with
 from .compat import b64decode, basestring, wire_bytes
 from .decisions import as_policy_decision
 from .model import Message, Peer
@@ -104,13 +104,17 @@ class Dialogue(object):
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
-                 max_auth_failures=None):
+                 max_auth_failures=None, extensions=()):
         self._deliverer = deliverer
         self._policy = policy
         self._authenticator = authenticator
         self.hostname = hostname
         self._max_errors = max_errors
         self._max_auth_failures = max_auth_failures
+        self.extensions = frozenset(extensions)
+        self._commands_off = _commands_off(self.extensions)
+        #: None, or after STARTTLS ``{'version': ..., 'cipher': ...}``
+        self.tls = None
         self._errors = 0
         self._auth_failures = 0
         cls = self.__class__
@@ -169,7 +173,7 @@ class Dialogue(object):
             # a name that is known already is normalised.
             name = ' '.join(name.split())
         command = COMMANDS.get(name)
-        if command is None:
+        if command is None or name in self._commands_off:
             self._reply_to_unknown_command(smtp_command, name)
             return
         if not self.state.can_execute(name):
@@ -363,10 +367,11 @@ class Dialogue(object):
         return list(self._call_policy('ehlo_lines', self._peer))
 
     def get_all_allowed_internal_commands(self):
-        return self.state.allowed_actions()
+        return self.state.allowed_actions() - self._commands_off
 
     def get_all_allowed_smtp_commands(self):
-        return self.state.allowed_actions() - INTERNAL_STEPS
+        return self.state.allowed_actions() - INTERNAL_STEPS - \
+            self._commands_off
 
     # --- asking the policy ------------------------------------------------
     def _max_message_size(self):
@@ -441,7 +446,10 @@ class Dialogue(object):
 
     def smtp_ehlo(self, command, arguments):
         helo = arguments['helo']
-        lines = [self.hostname] + self.get_ehlo_lines() + ['HELP']
+        lines = [self.hostname] + self.get_ehlo_lines()
+        if 'STARTTLS' in self.extensions and self.tls is None:
+            lines.append('STARTTLS')
+        lines.append('HELP')
 
         def accept():
             self._message.smtp_helo = helo
@@ -538,7 +546,7 @@ class Dialogue(object):
     def _new_message(self):
         previous = self._message
         self._message = Message(self._peer, smtp_helo=previous.smtp_helo,
-                                username=previous.username)
+                                username=previous.username, tls=self.tls)
 
     def smtp_rset(self, command, arguments):
         self._move(command.name)
@@ -551,10 +559,24 @@ class Dialogue(object):
     def smtp_help(self, command, argument):
         code, first_line = reply_for(command.accepted)
         verb = (argument or '').strip().upper()
-        if verb in VERBS:
+        verbs = verbs_with(self.extensions)
+        if verb in verbs:
             self.reply(code, usage_of(verb))
             return
-        self.multiline_reply(code, [first_line, ' '.join(VERBS)])
+        self.multiline_reply(code, [first_line, ' '.join(verbs)])
+
+    def smtp_starttls(self, command, arguments):
+        self._decide(command.hook, (self._message,),
+                     reply_for(command.accepted), command.rejected,
+                     lambda: self._move(command.name))
+
+    def tls_started(self, version, cipher):
+        """The TLS handshake that STARTTLS announced succeeded: the
+        dialogue starts again after the greeting (RFC 3207: the client
+        says EHLO again; nothing it said before counts)."""
+        self.tls = {'version': version, 'cipher': cipher}
+        self._move('TLS_STARTED')
+        self._message = Message(self._peer, tls=self.tls)
 
     def smtp_quit(self, command, arguments):
         self._send(reply_for(command.accepted, host=self.hostname))
@@ -577,6 +599,21 @@ class Dialogue(object):
         if allowed:
             text += ', expected one of ' + ', '.join(allowed)
         self.reply(code, text)
+
+
+_COMMANDS_OFF = {}
+
+
+def _commands_off(extensions):
+    """The names of the commands of the extensions not in
+    ``extensions``."""
+    off = _COMMANDS_OFF.get(extensions)
+    if off is None:
+        off = _COMMANDS_OFF[extensions] = frozenset(
+            name for name, command in COMMANDS.items()
+            if command.extension is not None and
+            command.extension not in extensions)
+    return off
 
 
 class _DefaultsWithoutPolicy(object):

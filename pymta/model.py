@@ -26,11 +26,13 @@ class Message(object):
     ``smtp_helo`` is the HELO/EHLO argument, ``smtp_from`` the reverse path
     without angle brackets (``''`` for ``<>``), ``smtp_to`` the list of forward
     paths, ``msg_data`` the message text (line ends ``\\n``, dot-stuffing
-    removed), ``username`` the user name of a successful AUTH.
+    removed), ``username`` the user name of a successful AUTH, ``tls`` None
+    or, for a message that came over TLS, ``{'version': 'TLSv1.3',
+    'cipher': ...}``.
     """
 
     def __init__(self, peer, smtp_helo=None, smtp_from=None, smtp_to=None,
-                 msg_data=None, username=None):
+                 msg_data=None, username=None, tls=None):
         self.peer = peer
         self.smtp_helo = smtp_helo
         self.smtp_from = smtp_from
@@ -41,6 +43,7 @@ class Message(object):
         self.smtp_to = list(smtp_to)
         self.msg_data = msg_data
         self.username = username
+        self.tls = tls
         self.unvalidated_input = {}
 
     def __repr__(self):

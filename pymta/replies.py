@@ -37,6 +37,8 @@ REPLIES = {
     'auth_cancelled': (501, 'Authentication cancelled'),
     'auth_not_in_progress': (503, 'No AUTH LOGIN exchange in progress'),
     'auth_unknown_mechanism': (504, 'Unrecognized authentication type'),
+    'ready_for_tls': (220, 'Ready to start TLS'),
+    'tls_not_available': (454, 'TLS not available due to temporary reason'),
     'internal_error': (451, 'Temporary Local Problem: Please come back later'),
     'unknown_command': (500, 'unrecognized command "%(command)s"'),
     'not_allowed': (503, 'Command "%(command)s" is not allowed here'),

@@ -3,9 +3,10 @@
 
 Transitions are declared with ``add()``; ``execute(action)`` runs the
 transition allowed for the current state. A transition may set flags
-(operation ``'set_<flag>'``) and may be guarded by a condition on a flag
-(``'if_<flag>'`` or ``'if_not_<flag>'``), so one table can say "after MAIL
-go back to *authenticated* if the client authenticated, else to
+(operation ``'set_<flag>'``) or clear them (``'clear_<flag>'``) and may be
+guarded by a condition on a flag (``'if_<flag>'`` or ``'if_not_<flag>'``,
+or a tuple of them that must all hold), so one table can say "after MAIL go
+back to *authenticated* if the client authenticated, else to
 *initialized*".
 
 Several transitions for the same state and action are allowed only when each
@@ -32,8 +33,9 @@ class StateMachineDefinitionError(PyMTAException):
 
 class _Transition(object):
     __slots__ = ('from_state', 'to_state', 'action', 'handler', 'operations',
-                 'flags_to_set', 'condition', 'condition_flag',
-                 'condition_value')
+                 'flags_to_set', 'flags_to_clear', 'condition',
+                 'condition_flag',
+                 'condition_value', 'more_conditions')
 
     def __init__(self, from_state, to_state, action, handler, operations,
                  condition):
@@ -42,20 +44,36 @@ class _Transition(object):
         self.action = action
         self.handler = handler
         self.operations = tuple(operations)
-        self.flags_to_set = tuple(_flag_of_operation(op) for op in operations)
+        self.flags_to_set = tuple(_flag_of_operation(op, 'set_')
+                                  for op in operations
+                                  if not op.startswith('clear_'))
+        self.flags_to_clear = tuple(_flag_of_operation(op, 'clear_')
+                                    for op in operations
+                                    if op.startswith('clear_'))
         self.condition = condition
-        self.condition_flag, self.condition_value = _parse_condition(condition)
+        # (a tuple of conditions: all must hold)
+        conditions = condition if isinstance(condition, tuple) \
+            else (condition,)
+        self.condition_flag, self.condition_value = \
+            _parse_condition(conditions[0])
+        self.more_conditions = tuple(_parse_condition(other)
+                                     for other in conditions[1:])
 
     def is_possible(self, flags):
         if self.condition_flag is None:
             return True
-        return (self.condition_flag in flags) == self.condition_value
+        if (self.condition_flag in flags) != self.condition_value:
+            return False
+        for flag, value in self.more_conditions:
+            if (flag in flags) != value:
+                return False
+        return True
 
 
-def _flag_of_operation(operation):
-    if not operation.startswith('set_') or len(operation) == 4:
+def _flag_of_operation(operation, prefix):
+    if not operation.startswith(prefix) or len(operation) == len(prefix):
         raise StateMachineDefinitionError('unknown operation %r' % (operation,))
-    return operation[4:]
+    return operation[len(prefix):]
 
 
 def _parse_condition(condition):
@@ -144,6 +162,8 @@ class StateMachine(object):
         if transition.handler is not None:
             transition.handler(transition.from_state, transition.to_state,
                                action_name)
+        if transition.flags_to_clear:
+            self._flags.difference_update(transition.flags_to_clear)
         self._flags.update(transition.flags_to_set)
         self._state = transition.to_state
 

@@ -11,10 +11,12 @@ FROM (``sender_known``), one or more RCPT TO (``recipient_known``), DATA
 which the session is *ready* for the next transaction. RSET also makes it
 ready; NOOP and HELP change nothing; QUIT ends it (``finished``).
 
-Two flags ride along, set by a command that succeeded: ``esmtp`` (by EHLO:
-only then are AUTH and extensions allowed) and ``authenticated`` (by AUTH:
+Flags ride along, set by a command that succeeded: ``esmtp`` (by EHLO:
+only then are AUTH and extensions allowed), ``authenticated`` (by AUTH:
 *ready* then means ``authenticated`` instead of ``initialized``, so another
-AUTH is out of order).
+AUTH is out of order) and ``tls`` (by the end of the TLS handshake that
+STARTTLS starts, in ``starting_tls``; the dialogue then starts again at
+``greeted``, ``esmtp`` cleared, as RFC 3207 wants).
 
 The state also chooses how the client's next octets are read (``READERS``):
 a command line, the message data (``receiving_message``, until
@@ -56,6 +58,7 @@ TRANSITIONS = {
                           'RSET': 'greeted'},
     'initialized':       {'AUTH PLAIN': 'authenticated',
                           'AUTH LOGIN': 'auth_login_username',
+                          'STARTTLS': 'starting_tls',
                           'MAIL FROM': 'sender_known',
                           'RSET': 'initialized'},
     'auth_login_username': {'USERNAME': 'auth_login_password',
@@ -63,6 +66,8 @@ TRANSITIONS = {
     'auth_login_password': {'CREDENTIALS_OK': 'authenticated',
                             'CREDENTIALS_BAD': 'initialized',
                             'CANCEL': 'initialized'},
+    # (the client says EHLO again over TLS)
+    'starting_tls':      {'TLS_STARTED': 'greeted'},
     'authenticated':     {'MAIL FROM': 'sender_known',
                           'RSET': 'authenticated'},
     'sender_known':      {'RCPT TO': 'recipient_known',
@@ -86,22 +91,30 @@ IN_EVERY_STATE = {'QUIT': 'finished'}
 COMMAND_LINE = 'command line'
 MESSAGE_DATA = 'message data'
 AUTH_LINE = 'AUTH line'
+#: nothing more is read in the clear: the driver does the TLS handshake
+TLS_HANDSHAKE = 'TLS handshake'
 
 #: state -> its reader, where it is not COMMAND_LINE
 READERS = {'receiving_message': MESSAGE_DATA,
            'auth_login_username': AUTH_LINE,
-           'auth_login_password': AUTH_LINE}
+           'auth_login_password': AUTH_LINE,
+           'starting_tls': TLS_HANDSHAKE}
 
 #: the steps that happen without a command line from the client
 INTERNAL_STEPS = frozenset(['GREET', 'MSGDATA', 'USERNAME', 'CREDENTIALS_OK',
-                            'CREDENTIALS_BAD', 'CANCEL'])
+                            'CREDENTIALS_BAD', 'CANCEL', 'TLS_STARTED'])
 
-#: command -> the flag that must be set for it
-REQUIRES = {'AUTH PLAIN': 'esmtp', 'AUTH LOGIN': 'esmtp'}
+#: command -> what must hold for it: a flag that must be set (``'esmtp'``)
+#: or not (``'not tls'``)
+REQUIRES = {'AUTH PLAIN': ('esmtp',), 'AUTH LOGIN': ('esmtp',),
+            'STARTTLS': ('esmtp', 'not tls')}
 
 #: command -> the flag it sets when it succeeds
 SETS = {'EHLO': 'esmtp', 'AUTH PLAIN': 'authenticated',
-        'CREDENTIALS_OK': 'authenticated'}
+        'CREDENTIALS_OK': 'authenticated', 'TLS_STARTED': 'tls'}
+
+#: command -> the flags it clears (over TLS the client starts afresh)
+CLEARS = {'TLS_STARTED': ('esmtp',)}
 
 #: what READY stands for: (next state, the condition for it)
 _READY_STATES = (('initialized', 'if_not_authenticated'),
@@ -114,7 +127,7 @@ def _rows():
     for state in sorted(TRANSITIONS, key=_state_order):
         for command in sorted(TRANSITIONS[state]):
             yield state, command, TRANSITIONS[state][command]
-        if state != 'new' and state not in _IN_AUTH_LOGIN:
+        if state != 'new' and state not in _READS_NO_COMMANDS:
             anywhere = in_every_state()
             for command in sorted(anywhere):
                 yield state, command, anywhere[command]
@@ -132,6 +145,8 @@ def in_every_state():
 
 
 _IN_AUTH_LOGIN = ('auth_login_username', 'auth_login_password')
+#: the states in which the client sends no commands
+_READS_NO_COMMANDS = _IN_AUTH_LOGIN + ('starting_tls',)
 
 
 class DialogueStateMachine(StateMachine):
@@ -162,7 +177,8 @@ def reader_of(state):
 
 def _state_order(state):
     order = ('new', 'greeted', 'initialized', 'auth_login_username',
-             'auth_login_password', 'authenticated', 'sender_known',
+             'auth_login_password', 'starting_tls', 'authenticated',
+             'sender_known',
              'recipient_known', 'receiving_message')
     return order.index(state) if state in order else len(order)
 
@@ -170,12 +186,17 @@ def _state_order(state):
 def build_state_machine():
     """A ``DialogueStateMachine`` in state ``new`` with this table (the generic
     machine of SPEC section 5 runs it: conditions and flags become its
-    ``if_<flag>`` conditions and ``set_<flag>`` operations)."""
+    ``if_<flag>`` conditions and ``set_<flag>``/``clear_<flag>``
+    operations)."""
     machine = DialogueStateMachine(initial_state='new')
     for state, command, target in _rows():
-        operations = ('set_' + SETS[command],) if command in SETS else ()
-        required = REQUIRES.get(command)
-        condition = 'if_' + required if required else None
+        operations = tuple('clear_' + flag for flag in CLEARS.get(command, ()))
+        if command in SETS:
+            operations += ('set_' + SETS[command],)
+        conditions = tuple('if_' + required.replace('not ', 'not_')
+                           for required in REQUIRES.get(command, ()))
+        condition = conditions[0] if len(conditions) == 1 else \
+            (conditions or None)
         if target == SAME:
             target = state
         if target == READY:
@@ -203,7 +224,9 @@ def render():
             target = state
         notes = []
         if command in REQUIRES:
-            notes.append('if %s' % REQUIRES[command])
+            notes.append('if %s' % ' and '.join(REQUIRES[command]))
+        if command in CLEARS:
+            notes.append('clears %s' % ', '.join(CLEARS[command]))
         if command in SETS:
             notes.append('sets %s' % SETS[command])
         note = ('   (%s)' % ', '.join(notes)) if notes else ''

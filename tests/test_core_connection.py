@@ -13,7 +13,8 @@ import unittest
 from pymta.api import IMTAPolicy, PolicyDecision
 from pymta.connection import SMTPConnection
 from pymta.dialogue import MESSAGE_ACCEPTED
-from pymta.states import AUTH_LINE, COMMAND_LINE, MESSAGE_DATA
+from pymta.states import AUTH_LINE, COMMAND_LINE, MESSAGE_DATA, \
+    TLS_HANDSHAKE
 from pymta.test_util import DummyAuthenticator
 from .core_support import RecordingDeliverer, SizePolicy, b64, converse
 
@@ -427,6 +428,101 @@ class EventsTest(unittest.TestCase):
         smtp.close()
         self.assertTrue(smtp.closing)
         self.assertEqual(b'220 localhost Hello 127.0.0.1\r\n', smtp.data_to_send())
+
+
+class StartTLSTest(unittest.TestCase):
+    """RFC 3207 in the core: the driver does the handshake when the reader
+    says TLS_HANDSHAKE and calls tls_started."""
+
+    def ehlo(self, **options):
+        return converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-STARTTLS
+            S: 250 HELP
+        """, extensions=['STARTTLS'], **options)
+
+    def test_starttls_then_afresh_over_tls(self):
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer)
+        converse(self, """
+            C: STARTTLS
+            S: 220 Ready to start TLS
+        """, connection=smtp)
+        self.assertEqual(TLS_HANDSHAKE, smtp.reader)
+        smtp.tls_started('TLSv1.3', 'TLS_AES_256_GCM_SHA384')
+        self.assertEqual(COMMAND_LINE, smtp.reader)
+        converse(self, """
+            C: MAIL FROM:<a@example.com>
+            S: 503 Command "MAIL FROM" is not allowed here, expected one of EHLO, HELO, HELP, NOOP, QUIT, RSET
+            C: EHLO client
+            S: 250-localhost
+            S: 250 HELP
+            C: STARTTLS
+            S: 503 Command "STARTTLS" is not allowed here, expected one of AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: HELP
+            S: 214-Commands supported
+            S: 214 AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET STARTTLS
+        """ + EMPTY_MESSAGE, connection=smtp)
+        [message] = deliverer.messages
+        self.assertEqual({'version': 'TLSv1.3', 'cipher': 'TLS_AES_256_GCM_SHA384'},
+                         message.tls)
+
+    def test_what_was_pipelined_after_starttls_is_never_read(self):
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer)
+        smtp.receive_data(b'STARTTLS\r\nMAIL FROM:<evil@example.com>\r\n'
+                          b'RCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\nQU')
+        self.assertEqual(b'220 Ready to start TLS\r\n', smtp.data_to_send())
+        smtp.receive_data(b'IT\r\n')          # (still in the clear)
+        self.assertEqual(b'', smtp.data_to_send())
+        self.assertEqual(len(b'MAIL FROM:<evil@example.com>\r\nRCPT TO:'
+                             b'<b@example.com>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n'),
+                         smtp.discarded_octets)
+        smtp.tls_started('TLSv1.2', 'x')
+        converse(self, """
+            C: EHLO again
+            S: 250-localhost
+            S: 250 HELP
+        """ + EMPTY_MESSAGE, connection=smtp)
+        self.assertEqual(['a@example.com'],
+                         [m.smtp_from for m in deliverer.messages])
+
+    def test_only_after_ehlo_and_a_policy_may_refuse(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO client
+            S: 250 localhost
+            C: STARTTLS
+            S: 503 Command "STARTTLS" is not allowed here, expected one of HELP, MAIL FROM, NOOP, QUIT, RSET
+        """, extensions=['STARTTLS'])
+        smtp = self.ehlo(policy=_Policy(accept_starttls=False,
+                                        ehlo_lines=[]))
+        converse(self, """
+            C: STARTTLS
+            S: 454 TLS not available due to temporary reason
+            C: NOOP
+            S: 250 OK
+        """, connection=smtp)
+
+    def test_off_it_is_an_unknown_command_and_nothing_else_changes(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250 HELP
+            C: STARTTLS
+            S: 500 unrecognized command "STARTTLS"
+            C: HELP
+            S: 214-Commands supported
+            S: 214 AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET
+            C: HELP STARTTLS
+            S: 214-Commands supported
+            S: 214 AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET
+            C: DATA
+            S: 503 Command "DATA" is not allowed here, expected one of AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET
+        """)
 
 
 class PolicyTest(unittest.TestCase):

@@ -258,6 +258,29 @@ class StateMachineFlagsAndConditionsTest(unittest.TestCase):
         self.assertTrue(sm.is_set('one'))
         self.assertTrue(sm.is_set('two'))
 
+    def test_clear_operation(self):
+        sm = StateMachine(initial_state='a')
+        sm.add('a', 'b', 'go', operations=('set_one', 'set_two'))
+        sm.add('b', 'a', 'back', operations=('clear_one', 'set_three'))
+        sm.execute('go')
+        sm.execute('back')
+        self.assertEqual((False, True, True), (sm.is_set('one'), sm.is_set('two'),
+                                               sm.is_set('three')))
+        self.assertRaises(StateMachineDefinitionError, sm.add, 'a', 'c', 'x',
+                          operations=('clear_',))
+
+    def test_a_tuple_of_conditions_must_all_hold(self):
+        sm = StateMachine(initial_state='a')
+        sm.add('a', 'b', 'go', condition=('if_one', 'if_not_two'))
+        self.assertFalse(sm.can_execute('go'))
+        sm.set_flag('one')
+        self.assertTrue(sm.can_execute('go'))
+        sm.set_flag('two')
+        self.assertFalse(sm.can_execute('go'))
+        self.assertEqual(set(), sm.allowed_actions())
+        self.assertRaises(StateMachineDefinitionError, sm.add, 'a', 'c', 'x',
+                          condition=('if_one', 'when_two'))
+
     def test_known_actions_include_conditional_ones(self):
         sm = self.build()
         self.assertEqual(set(['login', 'skip', 'go', 'vip', 'back']), set(sm.known_actions()))

@@ -90,10 +90,11 @@ class StateTableTest(unittest.TestCase):
         self.assertEqual(states.COMMAND_LINE,
                          states.reader_of(machine.current()))
 
-    def test_the_data_phase_reads_message_data(self):
+    def test_each_state_reads_what_it_waits_for(self):
         for state in states.TRANSITIONS:
             expected = states.MESSAGE_DATA if state == 'receiving_message' \
                 else states.AUTH_LINE if state.startswith('auth_login') \
+                else states.TLS_HANDSHAKE if state == 'starting_tls' \
                 else states.COMMAND_LINE
             self.assertEqual(expected, states.reader_of(state), state)
 
@@ -109,6 +110,22 @@ class StateTableTest(unittest.TestCase):
                 machine.set_state(state)
                 machine.execute(command)
                 self.assertEqual(expected, machine.state(), (flags, state))
+
+    def test_starttls_needs_esmtp_not_tls_and_starts_afresh(self):
+        machine = states.build_state_machine()
+        machine.set_state('initialized')
+        self.assertFalse(machine.can_execute('STARTTLS'))
+        machine.set_flag('esmtp')
+        machine.execute('STARTTLS')
+        self.assertEqual('starting_tls', machine.state())
+        self.assertEqual(set(['TLS_STARTED']), machine.allowed_actions())
+        machine.execute('TLS_STARTED')
+        self.assertEqual('greeted', machine.state())
+        self.assertFalse(machine.is_set('esmtp'))
+        self.assertTrue(machine.is_set('tls'))
+        machine.execute('EHLO')
+        self.assertTrue(machine.can_execute('AUTH PLAIN'))
+        self.assertFalse(machine.can_execute('STARTTLS'))
 
     def test_ehlo_sets_esmtp_and_quit_finishes(self):
         machine = states.build_state_machine()
