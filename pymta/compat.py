@@ -216,3 +216,16 @@ def fds_kept_for_process(process):
 #: a module may define ``__getattr__`` for its missing names (PEP 562,
 #: Python 3.7+): the package loads the server only when it is asked for
 MODULE_GETATTR = sys.version_info >= (3, 7)
+
+
+def new_tls_server_context():
+    """A new ``ssl.SSLContext`` for a server, without certificates: TLS
+    only (no SSL 2 or 3), the strongest protocol both ends know. (``ssl``
+    is imported here: only the TLS driver needs it.)"""
+    import ssl
+    protocol = getattr(ssl, 'PROTOCOL_TLS_SERVER', None)    # 3.6+
+    if protocol is None:
+        protocol = ssl.PROTOCOL_SSLv23
+    context = ssl.SSLContext(protocol)
+    context.options |= ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3
+    return context

@@ -70,11 +70,12 @@ class SMTPConnection(object):
         #: octets the client sent after STARTTLS before the handshake
         self.discarded_octets = 0
 
-    def start(self, remote_ip, remote_port):
+    def start(self, remote_ip, remote_port, tls=None):
         """The client ``remote_ip``:``remote_port`` connected: greet it (or
-        refuse it, as the policy says)."""
+        refuse it, as the policy says). ``tls``: ``(version, cipher)`` of
+        the TLS the connection began with (implicit TLS), or None."""
         dialogue = self.dialogue
-        dialogue.greet(remote_ip, remote_port)
+        dialogue.greet(remote_ip, remote_port, tls)
         if dialogue.max_message_size is not None:
             self.max_message_size = dialogue.max_message_size
 

@@ -21,7 +21,7 @@ from .fdwait import FdWaiter, _errno_of, _now
 from .connection import SMTPConnection
 from .sockets import DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
     close_connection, say_goodbye
-from .states import MESSAGE_DATA
+from .states import MESSAGE_DATA, TLS_HANDSHAKE
 from .time_limits import TimeLimits
 
 
@@ -81,6 +81,21 @@ def _send_all(connection, data, waiter, deadline, stop=None):
     return _DONE
 
 
+class _NoTLS(Exception):
+    """The TLS handshake before the greeting failed (it was logged)."""
+
+
+def _nothing():
+    return 0
+
+
+def _start_tls(connection, context, waiter, time_limits, stop):
+    """The TLS handshake on ``connection`` (see ``pymta.tls.handshake``):
+    the ``TLSSocket``, or None (the connection is closed)."""
+    from .tls import handshake
+    return handshake(connection, context, waiter, time_limits.deadline, stop)
+
+
 def _time_is_up(remote_ip, remote_port, time_limits):
     """Log which time limit is up; the name of the reply to say goodbye
     with."""
@@ -134,15 +149,28 @@ def serve_connection(connection, remote_address, instances, settings,
             # make Python poll before each call)
             connection.settimeout(0.0)
         deliverer, policy, authenticator = instances
+        tls_context = settings.tls_context
+        time_limits = TimeLimits(settings.command_timeout,
+                                 settings.max_data_seconds,
+                                 settings.max_session_seconds)
         smtp = SMTPConnection(
             deliverer, policy=policy, authenticator=authenticator,
             hostname=hostname, max_errors=settings.max_errors,
             max_auth_failures=settings.max_auth_failures,
-            default_max_message_size=settings.default_max_message_size)
-        smtp.start(remote_ip, remote_port)
-        time_limits = TimeLimits(settings.command_timeout,
-                                 settings.max_data_seconds,
-                                 settings.max_session_seconds)
+            default_max_message_size=settings.default_max_message_size,
+            extensions=('STARTTLS',) if tls_context is not None and
+            not settings.implicit_tls else ())
+        tls_info = None
+        if tls_context is not None and settings.implicit_tls:
+            # (RFC 8314: the handshake comes before the greeting)
+            tls = _start_tls(connection, tls_context, waiter, time_limits,
+                             stop)
+            if tls is None:
+                stopped = stop is not None and stop.requested()
+                raise _NoTLS()
+            connection = tls
+            tls_info = (tls.version(), tls.cipher())
+        smtp.start(remote_ip, remote_port, tls=tls_info)
         output = smtp.data_to_send()
         while True:
             if smtp.closing and on_session_end is not None:
@@ -161,6 +189,16 @@ def serve_connection(connection, remote_address, instances, settings,
             if smtp.closing:
                 graceful = True
                 break
+            if smtp.reader is TLS_HANDSHAKE:
+                # (the 220 of STARTTLS is sent)
+                tls = _start_tls(connection, tls_context, waiter,
+                                 time_limits, stop)
+                if tls is None:
+                    stopped = stop is not None and stop.requested()
+                    break
+                connection = tls
+                smtp.tls_started(tls.version(), tls.cipher())
+                continue
             if time_limits.expired:
                 goodbye = _time_is_up(remote_ip, remote_port, time_limits)
                 break
@@ -179,7 +217,11 @@ def serve_connection(connection, remote_address, instances, settings,
             if data is None:
                 timeout = time_limits.time_left()
                 readable = []
-                if timeout is None or timeout > 0:
+                if tls_context is not None and \
+                        getattr(connection, 'pending', _nothing)():
+                    # (decrypted already: poll would not see it)
+                    readable = [connection.fileno()]
+                elif timeout is None or timeout > 0:
                     readable, _ = waiter.wait(timeout)
                 if spinner is not None:
                     spinner.blocked(_now() - started)
@@ -210,6 +252,8 @@ def serve_connection(connection, remote_address, instances, settings,
             # data, restarts the command timeout)
             time_limits.after_input(bool(output), was_reading_data,
                                     smtp.reader is MESSAGE_DATA)
+    except _NoTLS:
+        pass
     except (IOError, OSError) as e:
         if _errno_of(e) in DISCONNECT_ERRNOS:
             log.debug('%s:%s went away: %s', remote_ip, remote_port, e)

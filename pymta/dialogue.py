@@ -144,10 +144,15 @@ class Dialogue(object):
                                 if command.schema is not None)
 
     # --- what the client did ----------------------------------------------
-    def greet(self, remote_ip, remote_port):
-        """A client connected: run the connection policy, greet it."""
+    def greet(self, remote_ip, remote_port, tls=None):
+        """A client connected: run the connection policy, greet it.
+        ``tls``: ``(version, cipher)`` if the connection is TLS from the
+        start (implicit TLS)."""
         self._peer = Peer(remote_ip, remote_port)
-        self._message = Message(self._peer)
+        if tls is not None:
+            self.tls = {'version': tls[0], 'cipher': tls[1]}
+            self.state.set_flag('tls')
+        self._message = Message(self._peer, tls=self.tls)
 
         def greet():
             self.max_message_size = self._max_message_size()

@@ -142,6 +142,15 @@ class PythonMTA(object):
       data accepted where the policy's ``max_message_size(peer)`` is None
       (a policy's own limit always wins); more gets the 552. EHLO does not
       announce it. None for no limit.
+    * ``tls`` (None): TLS for the clients: an ``ssl.SSLContext``, the path
+      of a PEM file with the certificate and its key, or ``(certificate
+      file, key file)``. The server then offers STARTTLS (RFC 3207) in its
+      EHLO reply; anything a client pipelines behind STARTTLS is thrown
+      away, never executed. A handshake that fails or stalls (the
+      ``session_timeout`` applies) ends that connection only.
+    * ``implicit_tls`` (False): with ``tls``, every connection starts with
+      the TLS handshake, before the greeting (RFC 8314, "SMTPS", usually
+      port 465); STARTTLS is not offered then.
 
     Once ``serve_forever()`` listens:
 
@@ -165,7 +174,8 @@ class PythonMTA(object):
                  default_max_message_size=DEFAULT_MAX_MESSAGE_SIZE,
                  max_data_seconds=MAX_DATA_SECONDS,
                  max_session_seconds=MAX_SESSION_SECONDS,
-                 idle_worker_seconds=IDLE_WORKER_SECONDS):
+                 idle_worker_seconds=IDLE_WORKER_SECONDS, tls=None,
+                 implicit_tls=False):
         self.local_address = local_address
         self.bind_port = bind_port
         self.deliverer_class = deliverer_class
@@ -184,6 +194,8 @@ class PythonMTA(object):
         self.max_data_seconds = max_data_seconds
         self.max_session_seconds = max_session_seconds
         self.idle_worker_seconds = idle_worker_seconds
+        self.tls = tls
+        self.implicit_tls = implicit_tls
 
         self.port = None
         self.server_address = None
@@ -361,8 +373,13 @@ class PythonMTA(object):
         """The ``ConnectionSettings`` of this ``serve_forever()`` run, from
         the keyword arguments as they are now (once
         ``primary_hostname`` is known)."""
+        tls_context = None
+        if self.tls is not None:
+            from .tls import server_context
+            tls_context = server_context(self.tls)
         return ConnectionSettings(
             hostname=self.primary_hostname,
+            tls_context=tls_context, implicit_tls=self.implicit_tls,
             command_timeout=self.session_timeout,
             max_data_seconds=self.max_data_seconds,
             max_session_seconds=self.max_session_seconds,

@@ -240,3 +240,13 @@ class CommandParserTestCase(AssertionsMixin, _SessionDriver,
         if self.command_parser.open:
             self.close_connection()
         super(CommandParserTestCase, self).tearDown()
+
+
+def self_signed_certificate(directory):
+    """A throwaway certificate for TLS tests: writes ``cert.pem`` and
+    ``key.pem`` into ``directory`` and returns their paths, for
+    ``PythonMTA(tls=...)`` (clients trust ``cert.pem`` as their CA file).
+    See ``pymta.certificates``. (Not in ``__all__``: SPEC section 1 lists
+    this module's names.)"""
+    from .certificates import self_signed_certificate as make
+    return make(directory)

@@ -36,8 +36,15 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(1, len(found), text)
         return found[0]
 
-    def test_there_are_four_examples(self):
-        self.assertEqual(4, len(self.examples))
+    def test_there_are_five_examples(self):
+        self.assertEqual(5, len(self.examples))
+
+    def test_tls(self):
+        if not hasattr(smtplib.SMTP, 'send_message'):
+            self.skipTest('Python 2.7: smtplib.starttls takes no context')
+        namespace = run_example(self.example_with('self_signed_certificate('))
+        self.assertTrue(namespace['message'].tls['version'].startswith('TLS'))
+        self.assertFalse(os.path.exists(namespace['directory']))
 
     def test_the_connection(self):
         namespace = run_example(self.example_with('SMTPConnection('))

@@ -27,7 +27,8 @@ SERVER_MODULES = ('pymta.mta', 'pymta.worker_pool', 'pymta.worker',
                   'pymta.pool_link', 'pymta.worker_board', 'pymta.warm_up',
                   'pymta.connection_loop', 'pymta.connection_settings',
                   'pymta.time_limits', 'pymta.stop_signal', 'pymta.spinner',
-                  'pymta.accept_waiter', 'pymta.sockets', 'pymta.wakeup')
+                  'pymta.accept_waiter', 'pymta.sockets', 'pymta.wakeup',
+                  'pymta.tls')
 #: the core modules a server module may import: the connection (the one
 #: way in), the names of its readers, the reply table, and the version
 #: differences

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+"""TLS for the server loop (STARTTLS, RFC 3207, and implicit TLS, RFC
+8314), with the standard ``ssl`` module: the server's context, the
+handshake on a non-blocking socket, and ``TLSSocket``, which lets
+``serve_connection`` use the TLS connection as it uses a plain socket."""
+
+from __future__ import absolute_import
+
+import errno
+import logging
+import socket
+import ssl
+
+from .compat import new_tls_server_context
+from .fdwait import _now
+
+
+__all__ = ['TLSSocket', 'handshake', 'server_context']
+
+log = logging.getLogger('pymta')
+
+
+def server_context(tls):
+    """The server's ``ssl.SSLContext`` for ``tls``: a context (used as it
+    is), a certificate file (with the key in it) or ``(certificate file,
+    key file)``; None for None."""
+    if tls is None or isinstance(tls, ssl.SSLContext):
+        return tls
+    if isinstance(tls, (tuple, list)):
+        certfile, keyfile = tls
+    else:
+        certfile, keyfile = tls, None
+    context = new_tls_server_context()
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
+def _would_block(error):
+    return socket.error(errno.EAGAIN, 'TLS: %s' % (error,))
+
+
+class TLSSocket(object):
+    """A non-blocking ``ssl.SSLSocket`` with the calls of a plain socket
+    that the server loop makes: ``recv`` and ``send`` take (and ignore) the
+    flags, and "want read/write" is raised as ``EAGAIN``, as a non-blocking
+    plain socket does; the TLS closing alert is the end of input."""
+
+    __slots__ = ('_socket',)
+
+    def __init__(self, ssl_socket):
+        self._socket = ssl_socket
+
+    def recv(self, size, flags=0):
+        try:
+            return self._socket.recv(size)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as e:
+            raise _would_block(e)
+        except ssl.SSLZeroReturnError:
+            return b''
+
+    def send(self, data, flags=0):
+        try:
+            return self._socket.send(data)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as e:
+            raise _would_block(e)
+
+    def pending(self):
+        """Octets decrypted and not read yet (poll does not see them)."""
+        return self._socket.pending()
+
+    def fileno(self):
+        return self._socket.fileno()
+
+    def shutdown(self, how):
+        """Send TLS's closing alert (clients such as OpenSSL 3 count an
+        end without it as an error), then shut the socket down."""
+        try:
+            self._socket.unwrap()
+        except (ssl.SSLError, IOError, OSError, ValueError):
+            # (non-blocking: the alert is sent, the client's answer is not
+            # waited for)
+            pass
+        self._socket.shutdown(how)
+
+    def close(self):
+        self._socket.close()
+
+    def version(self):
+        """The protocol (``'TLSv1.3'``)."""
+        return self._socket.version()
+
+    def cipher(self):
+        """The cipher's name."""
+        return self._socket.cipher()[0]
+
+
+def handshake(connection, context, waiter, deadline, stop=None):
+    """The server side of the TLS handshake on ``connection`` (a plain
+    socket; made non-blocking). ``waiter``: the connection's ``FdWaiter``
+    (watching it for reading, and the stop fd); ``deadline``: a ``_now()``
+    time or None; ``stop``: a ``StopSignal`` or None. Returns a
+    ``TLSSocket``, or None if the client went away, sent something that is
+    not TLS, or did not finish by the deadline, or the server stops (each
+    logged); the caller then closes the connection."""
+    connection.setblocking(False)
+    try:
+        tls = context.wrap_socket(connection, server_side=True,
+                                  do_handshake_on_connect=False)
+    except (IOError, OSError) as e:
+        log.info('TLS: %s', e)
+        return None
+    fd = tls.fileno()
+    done = False
+    try:
+        while True:
+            try:
+                tls.do_handshake()
+                done = True
+                return TLSSocket(tls)
+            except ssl.SSLWantReadError:
+                waiter.watch(fd)
+            except ssl.SSLWantWriteError:
+                waiter.watch(fd, read=False, write=True)
+            timeout = None
+            if deadline is not None:
+                timeout = deadline - _now()
+                if timeout <= 0:
+                    log.info('TLS handshake timed out')
+                    return None
+            readable, writable = waiter.wait(timeout)
+            if not readable and not writable:
+                log.info('TLS handshake timed out')
+                return None
+            if stop is not None and stop.fd in readable and stop.confirmed():
+                return None
+    except (ssl.SSLError, IOError, OSError) as e:
+        log.info('TLS handshake failed: %s', e)
+        return None
+    finally:
+        waiter.watch(fd)
+        if not done:
+            # (the TLS socket owns the connection's fd now)
+            tls.close()

@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""TLS over real sockets (issue 13): STARTTLS (RFC 3207) and implicit TLS
+(RFC 8314) with smtplib, a raw client and ``openssl s_client``, on the
+serial path and (in the fork environments) the fork path; handshakes that
+fail or stall end their connection only."""
+
+from __future__ import absolute_import
+
+import shutil
+import smtplib
+import ssl
+import subprocess
+import tempfile
+import unittest
+
+from pymta.test_util import self_signed_certificate
+from .mta_support import TIMEOUT, OnForkPath, RawClient, ServerTestCase, \
+    swaks_or_skip
+
+
+MESSAGE = b'Subject: over TLS\r\n\r\nHello\r\n'
+
+
+class _Certificate(object):
+    """One certificate for the whole module."""
+    directory = None
+    files = None
+
+    @classmethod
+    def get(cls):
+        if cls.files is None:
+            cls.directory = tempfile.mkdtemp(prefix='pymta-test-tls-')
+            cls.files = self_signed_certificate(cls.directory)
+        return cls.files
+
+
+def tearDownModule():
+    if _Certificate.directory is not None:
+        shutil.rmtree(_Certificate.directory, ignore_errors=True)
+
+
+def client_context():
+    """A client context that trusts the test certificate (Python 3), or
+    None (Python 2.7's smtplib takes none and checks no certificate)."""
+    if not hasattr(smtplib.SMTP, 'send_message'):
+        return None
+    return ssl.create_default_context(cafile=_Certificate.get()[0])
+
+
+def starttls(client):
+    context = client_context()
+    if context is None:
+        return client.starttls()
+    return client.starttls(context=context)
+
+
+class TLSTest(ServerTestCase):
+    use_multiprocessing = False
+
+    def server(self, **options):
+        return self.start_server(self.use_multiprocessing,
+                                 tls=list(_Certificate.get()), **options)
+
+    def smtp(self, server):
+        client = smtplib.SMTP('127.0.0.1', server.port, timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        return client
+
+    def test_starttls_then_auth_and_a_message(self):
+        server = self.server()
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertTrue(client.has_extn('starttls'))
+        self.assertEqual(220, starttls(client)[0])
+        client.ehlo('client.example.com')
+        self.assertFalse(client.has_extn('starttls'))
+        client.login('joe', 'joe')
+        client.sendmail('a@example.com', ['b@example.com'], MESSAGE)
+        client.quit()
+        [message] = server.messages()
+        self.assertEqual(('client.example.com', 'a@example.com', 'joe'),
+                         (message.smtp_helo, message.smtp_from,
+                          message.username))
+        self.assertTrue(message.tls['version'].startswith('TLSv1'),
+                        message.tls)
+        self.assertTrue(message.tls['cipher'])
+
+    def test_implicit_tls(self):
+        server = self.server(implicit_tls=True)
+        context = client_context()
+        if context is None:
+            client = smtplib.SMTP_SSL('127.0.0.1', server.port,
+                                      timeout=TIMEOUT)
+        else:
+            client = smtplib.SMTP_SSL('127.0.0.1', server.port,
+                                      timeout=TIMEOUT, context=context)
+        self.addCleanup(client.close)
+        client.ehlo('client.example.com')
+        self.assertFalse(client.has_extn('starttls'))
+        client.sendmail('a@example.com', ['b@example.com'], MESSAGE)
+        client.quit()
+        [message] = server.messages()
+        self.assertTrue(message.tls['version'].startswith('TLSv1'))
+
+    def test_without_tls_nothing_changes(self):
+        server = self.start_server(self.use_multiprocessing)
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertFalse(client.has_extn('starttls'))
+        self.assertEqual((500, b'unrecognized command "STARTTLS"'),
+                         client.docmd('STARTTLS'))
+        client.sendmail('a@example.com', ['b@example.com'], MESSAGE)
+        self.assertEqual(None, server.messages()[0].tls)
+
+    def tls_client(self, raw):
+        """Wrap the raw client's socket in TLS (the server's certificate is
+        not checked: this is about the server)."""
+        context = ssl.SSLContext(getattr(ssl, 'PROTOCOL_TLS_CLIENT', None) or
+                                 ssl.PROTOCOL_SSLv23)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        raw.sock = context.wrap_socket(raw.sock)
+        return raw
+
+    def test_commands_pipelined_after_starttls_are_never_executed(self):
+        server = self.server()
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO client.example.com\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        # the injection: everything after STARTTLS in the same packet
+        client.send(b'STARTTLS\r\nMAIL FROM:<evil@example.com>\r\n'
+                    b'RCPT TO:<b@example.com>\r\nDATA\r\ninjected\r\n.\r\n')
+        self.assertEqual((220, ['Ready to start TLS']), client.read_reply())
+        self.tls_client(client)
+        client.send(b'RCPT TO:<b@example.com>\r\n')
+        code, lines = client.read_reply()
+        self.assertEqual(503, code)
+        self.assertTrue(lines[0].startswith('Command "RCPT TO" is not allowed'),
+                        lines)
+        client.send(b'EHLO client.example.com\r\nMAIL FROM:<a@example.com>\r\n'
+                    b'RCPT TO:<b@example.com>\r\nDATA\r\n')
+        for code in (250, 250, 250, 354):
+            self.assertEqual(code, client.read_reply()[0])
+        client.send(b'over TLS\r\n.\r\nQUIT\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        self.assertEqual(221, client.read_reply()[0])
+        self.assertEqual(['a@example.com'],
+                         [m.smtp_from for m in server.messages()])
+
+    def assert_still_serving(self, server):
+        client = self.smtp(server)
+        self.assertEqual(250, client.ehlo('next.example.com')[0])
+        client.quit()
+
+    def test_garbage_instead_of_a_client_hello(self):
+        server = self.server(implicit_tls=True)
+        client = self.raw(server)
+        client.send(b'EHLO this is not TLS\r\n' * 20)
+        self.assertEqual(b'', closed_by_server(client))
+        starttls_server = self.server()
+        client = self.raw(starttls_server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO x\r\n')
+        client.read_reply()
+        client.send(b'STARTTLS\r\n')
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'\x16\x03\x01\x00\x05hello' + b'\0' * 100)
+        closed_by_server(client)
+        self.assert_still_serving(starttls_server)
+
+    def test_a_handshake_that_never_comes_times_out(self):
+        server = self.server(implicit_tls=True, session_timeout=0.5)
+        client = self.raw(server)
+        # (says nothing: the server waits for a ClientHello, 0.5 s)
+        self.assertEqual(b'', closed_by_server(client))
+        client = RawClient(server.port)
+        self.addCleanup(client.close)
+        self.tls_client(client)
+        client.send(b'EHLO x\r\n')
+        self.assertEqual(220, client.read_reply()[0])
+
+    def test_openssl_s_client_starttls(self):
+        dialogue = (b'EHLO s-client.example.com\nMAIL FROM:<a@example.com>\n'
+                    b'RCPT TO:<b@example.com>\nDATA\nvia openssl\n.\nQUIT\n')
+        server = self.server()
+        process = subprocess.Popen(
+            ['openssl', 's_client', '-starttls', 'smtp', '-crlf', '-quiet',
+             '-connect', '127.0.0.1:%d' % server.port,
+             '-CAfile', _Certificate.get()[0], '-verify_return_error'],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        self.addCleanup(_kill, process)
+        out, err = process.communicate(dialogue)
+        self.assertEqual(0, process.returncode, err)
+        self.assertTrue(b'221 ' in out, out)
+        [message] = server.messages()
+        self.assertEqual('via openssl', message.msg_data)
+        self.assertTrue(message.tls is not None)
+
+    def swaks(self, server, *arguments):
+        command = [swaks_or_skip(self), '--server',
+                   '127.0.0.1:%d' % server.port, '--timeout', '10',
+                   '--helo', 'swaks.example', '--from', 'swaks@example.com',
+                   '--to', 'to@example.com', '--body', 'sent by swaks'] + \
+            list(arguments)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+        self.addCleanup(_kill, process)
+        output = process.communicate()[0].decode('utf-8', 'replace')
+        return process.returncode, output
+
+    def test_swaks_tls(self):
+        server = self.server()
+        code, output = self.swaks(server, '--tls', '--auth', 'PLAIN',
+                                  '--auth-user', 'joe',
+                                  '--auth-password', 'joe')
+        self.assertEqual(0, code, output)
+        self.assertTrue('TLS started' in output, output)
+        [message] = server.messages()
+        self.assertEqual(('swaks@example.com', 'joe'),
+                         (message.smtp_from, message.username))
+        self.assertTrue(message.tls is not None)
+
+    def test_swaks_tls_on_connect(self):
+        server = self.server(implicit_tls=True)
+        code, output = self.swaks(server, '--tls-on-connect')
+        self.assertEqual(0, code, output)
+        self.assertTrue(server.messages()[0].tls is not None)
+
+    def test_swaks_pipelining_over_tls(self):
+        server = self.server()
+        code, output = self.swaks(server, '--tls', '--pipeline')
+        # (pymta does not offer PIPELINING yet: swaks says so and sends
+        # one command at a time)
+        self.assertEqual(0, code, output)
+        self.assertEqual(1, len(server.messages()))
+
+
+def _kill(process):
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def closed_by_server(client):
+    """What arrives until the server closes the connection (a reset
+    counts as closed)."""
+    try:
+        return client.read_to_eof()
+    except (IOError, OSError):
+        return b''
+
+
+class ForkPathTLSTest(OnForkPath, TLSTest):
+    pass
+
+
+if __name__ == '__main__':
+    unittest.main()
