@@ -50,17 +50,19 @@ class SMTPConnection(object):
     ``max_message_size(peer)`` is None (the policy's own limit always wins;
     EHLO announces only that); None: no limit. ``extensions``: the names
     of the SMTP extensions that are on (``'STARTTLS'``; none by default).
+    ``require_tls``: see ``Dialogue``.
     """
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
                  max_auth_failures=None, default_max_message_size=None,
-                 extensions=()):
+                 extensions=(), require_tls=None):
         self.dialogue = Dialogue(deliverer, policy=policy,
                                  authenticator=authenticator,
                                  hostname=hostname, max_errors=max_errors,
                                  max_auth_failures=max_auth_failures,
-                                 extensions=extensions)
+                                 extensions=extensions,
+                                 require_tls=require_tls)
         self._default_max_message_size = default_max_message_size
         #: the limit on message data
         self.max_message_size = default_max_message_size

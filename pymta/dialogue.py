@@ -88,7 +88,10 @@ class Dialogue(object):
     closed. ``max_auth_failures``: the same for AUTH attempts with bad
     credentials (``535 Bad username or password``), with ``421 4.7.0 <host>
     Error: too many authentication failures``. None (the default): no
-    limit.
+    limit. ``extensions``: the names of the SMTP extensions that are on.
+    ``require_tls``: None; ``'auth'``: AUTH only over TLS (before, it is
+    not offered and gets ``538 5.7.11 ...``); ``'all'``: MAIL too
+    (``530 5.7.0 Must issue a STARTTLS command first``).
 
     Output: ``replies`` (``(code, text)``, ``text`` one line or a list of
     lines, the very list a policy returned), ``events`` (a
@@ -104,7 +107,7 @@ class Dialogue(object):
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
-                 max_auth_failures=None, extensions=()):
+                 max_auth_failures=None, extensions=(), require_tls=None):
         self._deliverer = deliverer
         self._policy = policy
         self._authenticator = authenticator
@@ -112,6 +115,8 @@ class Dialogue(object):
         self._max_errors = max_errors
         self._max_auth_failures = max_auth_failures
         self.extensions = frozenset(extensions)
+        self._auth_needs_tls = require_tls in ('auth', 'all')
+        self._mail_needs_tls = require_tls == 'all'
         self._commands_off = _commands_off(self.extensions)
         #: None, or after STARTTLS ``{'version': ..., 'cipher': ...}``
         self.tls = None
@@ -368,8 +373,13 @@ class Dialogue(object):
         """The extension lines of the EHLO reply (without hostname and
         HELP)."""
         if self._policy is None:
-            return ['AUTH PLAIN'] if self._authenticator is not None else []
-        return list(self._call_policy('ehlo_lines', self._peer))
+            lines = ['AUTH PLAIN'] if self._authenticator is not None else []
+        else:
+            lines = list(self._call_policy('ehlo_lines', self._peer))
+        if self._auth_needs_tls and self.tls is None:
+            lines = [line for line in lines
+                     if line.split()[:1] != ['AUTH']]
+        return lines
 
     def get_all_allowed_internal_commands(self):
         return self.state.allowed_actions() - self._commands_off
@@ -463,9 +473,18 @@ class Dialogue(object):
                      (reply_for(command.accepted)[0], lines),
                      command.rejected, accept)
 
-    def smtp_auth_plain(self, command, arguments):
+    def _auth_refused(self):
+        """AUTH cannot be: the 535 or 538 sent; else False."""
+        if self._auth_needs_tls and self.tls is None:
+            self._send(reply_for('auth_needs_tls'))
+            return True
         if self._authenticator is None:
             self._send(reply_for('auth_not_available'))
+            return True
+        return False
+
+    def smtp_auth_plain(self, command, arguments):
+        if self._auth_refused():
             return
         username, password = arguments['username'], arguments['password']
 
@@ -480,8 +499,7 @@ class Dialogue(object):
                      authenticate)
 
     def smtp_auth_login(self, command, arguments):
-        if self._authenticator is None:
-            self._send(reply_for('auth_not_available'))
+        if self._auth_refused():
             return
         username = arguments['username']
 
@@ -506,6 +524,9 @@ class Dialogue(object):
             raise _ServerFault()
 
     def smtp_mail_from(self, command, arguments):
+        if self._mail_needs_tls and self.tls is None:
+            self._send(reply_for('mail_needs_tls'))
+            return
         size = arguments.get('size')
         if size is not None:
             max_size = self._max_message_size()

@@ -151,6 +151,11 @@ class PythonMTA(object):
     * ``implicit_tls`` (False): with ``tls``, every connection starts with
       the TLS handshake, before the greeting (RFC 8314, "SMTPS", usually
       port 465); STARTTLS is not offered then.
+    * ``require_tls`` (None): with ``tls``, ``'auth'``: AUTH only over TLS
+      (before STARTTLS it is not offered in EHLO and gets ``538 5.7.11
+      Encryption required for requested authentication mechanism``);
+      ``'all'``: MAIL too (``530 5.7.0 Must issue a STARTTLS command
+      first``).
 
     Once ``serve_forever()`` listens:
 
@@ -175,7 +180,12 @@ class PythonMTA(object):
                  max_data_seconds=MAX_DATA_SECONDS,
                  max_session_seconds=MAX_SESSION_SECONDS,
                  idle_worker_seconds=IDLE_WORKER_SECONDS, tls=None,
-                 implicit_tls=False):
+                 implicit_tls=False, require_tls=None):
+        if require_tls not in (None, 'auth', 'all'):
+            raise ValueError("require_tls: None, 'auth' or 'all', not %r"
+                             % (require_tls,))
+        if require_tls is not None and tls is None:
+            raise ValueError('require_tls needs tls (a certificate)')
         self.local_address = local_address
         self.bind_port = bind_port
         self.deliverer_class = deliverer_class
@@ -196,6 +206,7 @@ class PythonMTA(object):
         self.idle_worker_seconds = idle_worker_seconds
         self.tls = tls
         self.implicit_tls = implicit_tls
+        self.require_tls = require_tls
 
         self.port = None
         self.server_address = None
@@ -380,6 +391,7 @@ class PythonMTA(object):
         return ConnectionSettings(
             hostname=self.primary_hostname,
             tls_context=tls_context, implicit_tls=self.implicit_tls,
+            require_tls=self.require_tls,
             command_timeout=self.session_timeout,
             max_data_seconds=self.max_data_seconds,
             max_session_seconds=self.max_session_seconds,

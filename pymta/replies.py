@@ -39,6 +39,10 @@ REPLIES = {
     'auth_unknown_mechanism': (504, 'Unrecognized authentication type'),
     'ready_for_tls': (220, 'Ready to start TLS'),
     'tls_not_available': (454, 'TLS not available due to temporary reason'),
+    # (require_tls: RFC 4954 section 6, RFC 3207 section 4)
+    'auth_needs_tls': (538, '5.7.11 Encryption required for requested '
+                            'authentication mechanism'),
+    'mail_needs_tls': (530, '5.7.0 Must issue a STARTTLS command first'),
     'internal_error': (451, 'Temporary Local Problem: Please come back later'),
     'unknown_command': (500, 'unrecognized command "%(command)s"'),
     'not_allowed': (503, 'Command "%(command)s" is not allowed here'),

@@ -506,6 +506,44 @@ class StartTLSTest(unittest.TestCase):
             S: 250 OK
         """, connection=smtp)
 
+    def test_requiring_tls_for_auth_and_mail(self):
+        smtp = converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-STARTTLS
+            S: 250 HELP
+            C: AUTH PLAIN """ + b64('\0foo\0foo') + """
+            S: 538 5.7.11 Encryption required for requested authentication mechanism
+            C: AUTH LOGIN
+            S: 538 5.7.11 Encryption required for requested authentication mechanism
+            C: MAIL FROM:<a@example.com>
+            S: 530 5.7.0 Must issue a STARTTLS command first
+            C: STARTTLS
+            S: 220 Ready to start TLS
+        """, extensions=['STARTTLS'], require_tls='all',
+            authenticator=DummyAuthenticator())
+        smtp.tls_started('TLSv1.3', 'x')
+        converse(self, """
+            C: EHLO client
+            S: 250-localhost
+            S: 250-AUTH PLAIN
+            S: 250 HELP
+            C: AUTH PLAIN """ + b64('\0foo\0foo') + """
+            S: 235 Authentication successful
+        """ + EMPTY_MESSAGE, connection=smtp)
+
+    def test_requiring_tls_for_auth_only(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-SIZE 10
+            S: 250-STARTTLS
+            S: 250 HELP
+        """ + EMPTY_MESSAGE, extensions=['STARTTLS'], require_tls='auth',
+            policy=SizePolicy(10))
+
     def test_off_it_is_an_unknown_command_and_nothing_else_changes(self):
         converse(self, """
             S: 220 localhost Hello 127.0.0.1

@@ -7,6 +7,7 @@ fail or stall end their connection only."""
 
 from __future__ import absolute_import
 
+import os
 import shutil
 import smtplib
 import ssl
@@ -236,6 +237,53 @@ class TLSTest(ServerTestCase):
         # one command at a time)
         self.assertEqual(0, code, output)
         self.assertEqual(1, len(server.messages()))
+
+    def test_a_server_that_requires_tls(self):
+        server = self.server(require_tls='all')
+        code, output = self.swaks(server, '--auth', 'PLAIN', '--auth-user',
+                                  'joe', '--auth-password', 'joe')
+        self.assertNotEqual(0, code, output)
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertFalse(client.has_extn('auth'))
+        self.assertEqual(538, client.docmd('AUTH', 'PLAIN AGpvZQBqb2U=')[0])
+        self.assertEqual(530, client.docmd('MAIL', 'FROM:<a@example.com>')[0])
+        client.quit()       # (the serial path serves one client at a time)
+        code, output = self.swaks(server, '--tls', '--auth', 'PLAIN',
+                                  '--auth-user', 'joe',
+                                  '--auth-password', 'joe')
+        self.assertEqual(0, code, output)
+        [message] = server.messages()
+        self.assertEqual('joe', message.username)
+
+
+class TLSOptionsTest(unittest.TestCase):
+    def test_require_tls_needs_tls_and_a_known_value(self):
+        from pymta.mta import PythonMTA
+        from pymta.test_util import BlackholeDeliverer
+        self.assertRaises(ValueError, PythonMTA, '127.0.0.1', 0,
+                          BlackholeDeliverer, require_tls='auth')
+        self.assertRaises(ValueError, PythonMTA, '127.0.0.1', 0,
+                          BlackholeDeliverer, tls=_Certificate.get(),
+                          require_tls='yes')
+        PythonMTA('127.0.0.1', 0, BlackholeDeliverer, tls=_Certificate.get(),
+                  require_tls='all')
+
+    def test_the_certificate_forms(self):
+        from pymta.tls import server_context
+        certfile, keyfile = _Certificate.get()
+        context = server_context((certfile, keyfile))
+        self.assertTrue(isinstance(context, ssl.SSLContext))
+        self.assertTrue(server_context(context) is context)
+        self.assertEqual(None, server_context(None))
+        with open(certfile) as cert, open(keyfile) as key:
+            both = cert.read() + key.read()
+        combined = os.path.join(_Certificate.directory, 'both.pem')
+        with open(combined, 'w') as pem:
+            pem.write(both)
+        self.assertTrue(isinstance(server_context(combined), ssl.SSLContext))
+        self.assertRaises((IOError, OSError, ssl.SSLError), server_context,
+                          os.path.join(_Certificate.directory, 'missing.pem'))
 
 
 def _kill(process):
