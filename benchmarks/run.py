@@ -171,7 +171,7 @@ class Server(object):
     def __init__(self, name, root=ROOT, extra=()):
         self.name = name
         self.root = root            # the checkout pymta is imported from
-        self.extra = list(extra)    # more options for servers/pymta_server.py
+        self.extra = list(extra)    # more options for the server's script
         self.proc = None
         self.port = None
         self.stderr_path = None
@@ -209,7 +209,8 @@ class Server(object):
         argv = [VENVS[version], os.path.join(SERVERS_DIR, script),
                 '--host', HOST, '--port', '0'] + extra
         if script == 'pymta_server.py':
-            argv += ['--root', self.root] + self.extra
+            argv += ['--root', self.root]
+        argv += self.extra
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=stderr, env=env, start_new_session=True,

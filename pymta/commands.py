@@ -99,9 +99,11 @@ COMMANDS = dict((command.name, command) for command in (
             'tls_not_available', 'smtp_starttls', extension='STARTTLS'),
 ))
 
-#: the SMTP extensions that bring commands of their own
-EXTENSIONS = frozenset(command.extension for command in COMMANDS.values()
-                       if command.extension is not None)
+#: the SMTP extensions pymta knows (each off unless the server switches it
+#: on), in the order EHLO lists them: PIPELINING (RFC 2920: nothing to do
+#: but say so: replies to a pipelined group go out together), 8BITMIME
+#: (RFC 6152: BODY= on MAIL FROM), STARTTLS (RFC 3207: the command)
+EXTENSIONS = ('PIPELINING', '8BITMIME', 'STARTTLS')
 
 #: the verbs that are always there, sorted (HELP lists them, and those of
 #: the extensions that are on)

@@ -26,6 +26,7 @@ message the deliverer took).
 
 from __future__ import absolute_import
 
+from .commands import EXTENSIONS
 from .compat import basestring, native_from_wire, text_to_wire_bytes, \
     unicode, wire_bytes
 from .dialogue import Dialogue
@@ -35,7 +36,7 @@ from .replies import reply_line, reply_lines
 from .states import AUTH_LINE, MESSAGE_DATA, TLS_HANDSHAKE
 
 
-__all__ = ['SMTPConnection']
+__all__ = ['EXTENSIONS', 'SMTPConnection']
 
 _split_command = ParserImplementation().parse
 

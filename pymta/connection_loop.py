@@ -158,8 +158,9 @@ def serve_connection(connection, remote_address, instances, settings,
             hostname=hostname, max_errors=settings.max_errors,
             max_auth_failures=settings.max_auth_failures,
             default_max_message_size=settings.default_max_message_size,
-            extensions=('STARTTLS',) if tls_context is not None and
-            not settings.implicit_tls else (),
+            extensions=settings.extensions + (
+                ('STARTTLS',) if tls_context is not None and
+                not settings.implicit_tls else ()),
             require_tls=settings.require_tls)
         tls_info = None
         if tls_context is not None and settings.implicit_tls:

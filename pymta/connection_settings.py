@@ -26,20 +26,21 @@ class ConnectionSettings(object):
     * ``read_size``: octets read from the client at once.
     * ``tls_context``: the server's ``ssl.SSLContext`` (None: no TLS);
       ``implicit_tls``: TLS from the start (RFC 8314) instead of STARTTLS;
-      ``require_tls``: see ``PythonMTA``.
+      ``require_tls``, ``extensions``: see ``PythonMTA``.
 
     Each limit is None for none (the default)."""
 
     __slots__ = ('hostname', 'command_timeout', 'max_data_seconds',
                  'max_session_seconds', 'max_errors', 'max_auth_failures',
                  'default_max_message_size', 'read_size', 'tls_context',
-                 'implicit_tls', 'require_tls')
+                 'implicit_tls', 'require_tls', 'extensions')
 
     def __init__(self, hostname=None, command_timeout=None,
                  max_data_seconds=None, max_session_seconds=None,
                  max_errors=None, max_auth_failures=None,
                  default_max_message_size=None, read_size=READ_SIZE,
-                 tls_context=None, implicit_tls=False, require_tls=None):
+                 tls_context=None, implicit_tls=False, require_tls=None,
+                 extensions=()):
         self.hostname = hostname
         self.command_timeout = command_timeout
         self.max_data_seconds = max_data_seconds
@@ -51,6 +52,7 @@ class ConnectionSettings(object):
         self.tls_context = tls_context
         self.implicit_tls = implicit_tls
         self.require_tls = require_tls
+        self.extensions = tuple(extensions)
 
     def __repr__(self):
         return 'ConnectionSettings(%s)' % ', '.join(

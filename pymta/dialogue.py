@@ -46,13 +46,14 @@ import logging
 from pycerberus.errors import InvalidDataError
 
 from .api import PolicyDecision
-from .commands import COMMANDS, VERBS_WITH_KEYWORD, usage_of, verbs_with
+from .commands import COMMANDS, EXTENSIONS, VERBS_WITH_KEYWORD, usage_of, \
+    verbs_with
 from .compat import b64decode, basestring, wire_bytes
 from .decisions import as_policy_decision
 from .model import Message, Peer
 from .replies import printable, reply_for
 from .states import COMMAND_LINE, INTERNAL_STEPS, build_state_machine
-from .validation import SMTPCommandArgumentsSchema
+from .validation import SMTPCommandArgumentsSchema, mail_from_schema
 
 
 __all__ = ['Dialogue', 'MESSAGE_ACCEPTED']
@@ -115,6 +116,8 @@ class Dialogue(object):
         self._max_errors = max_errors
         self._max_auth_failures = max_auth_failures
         self.extensions = frozenset(extensions)
+        if self.extensions:
+            self._schemas = self.__class__._schemas_for(self.extensions)
         self._auth_needs_tls = require_tls in ('auth', 'all')
         self._mail_needs_tls = require_tls == 'all'
         self._commands_off = _commands_off(self.extensions)
@@ -135,6 +138,22 @@ class Dialogue(object):
         self._message = None
         # the user name of the AUTH LOGIN exchange in progress
         self._auth_username = None
+
+    @classmethod
+    def _schemas_for(cls, extensions):
+        """The argument schemas where ``extensions`` are on (built once
+        per set)."""
+        if cls.__dict__.get('_state_machine_template') is None:
+            cls.build_tables()
+        by_extensions = cls.__dict__.get('_schemas_by_extensions')
+        if by_extensions is None:
+            by_extensions = cls._schemas_by_extensions = {}
+        schemas = by_extensions.get(extensions)
+        if schemas is None:
+            schemas = dict(cls._schemas)
+            schemas['MAIL FROM'] = mail_from_schema(extensions)
+            by_extensions[extensions] = schemas
+        return schemas
 
     @classmethod
     def build_tables(cls):
@@ -462,8 +481,10 @@ class Dialogue(object):
     def smtp_ehlo(self, command, arguments):
         helo = arguments['helo']
         lines = [self.hostname] + self.get_ehlo_lines()
-        if 'STARTTLS' in self.extensions and self.tls is None:
-            lines.append('STARTTLS')
+        for extension in EXTENSIONS:
+            if extension in self.extensions and not (
+                    extension == 'STARTTLS' and self.tls is not None):
+                lines.append(extension)
         lines.append('HELP')
 
         def accept():
@@ -537,6 +558,9 @@ class Dialogue(object):
 
         def accept():
             self._message.smtp_from = sender
+            self._message.mail_options = dict(
+                (name, value) for name, value in arguments.items()
+                if name != 'email' and value is not None)
             self._move(command.name)
         self._decide(command.hook, (sender, self._message),
                      reply_for(command.accepted), command.rejected, accept)

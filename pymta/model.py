@@ -44,6 +44,7 @@ class Message(object):
         self.msg_data = msg_data
         self.username = username
         self.tls = tls
+        self.mail_options = {}
         self.unvalidated_input = {}
 
     def __repr__(self):

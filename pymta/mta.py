@@ -40,6 +40,7 @@ import socket
 import threading
 
 from .compat import fork_context, import_multiprocessing, new_event
+from .connection import EXTENSIONS
 from .connection_settings import ConnectionSettings
 from .fdwait import _now
 from .sockets import set_close_on_exec
@@ -156,6 +157,11 @@ class PythonMTA(object):
       Encryption required for requested authentication mechanism``);
       ``'all'``: MAIL too (``530 5.7.0 Must issue a STARTTLS command
       first``).
+    * ``extensions`` (()): the SMTP extensions to offer in EHLO, each off
+      by default (with all off every reply is the historical one):
+      ``'PIPELINING'`` (RFC 2920), ``'8BITMIME'`` (RFC 6152: ``BODY=7BIT``
+      or ``BODY=8BITMIME`` on MAIL FROM, recorded in the message's
+      ``mail_options``). (STARTTLS comes with ``tls``.)
 
     Once ``serve_forever()`` listens:
 
@@ -180,7 +186,15 @@ class PythonMTA(object):
                  max_data_seconds=MAX_DATA_SECONDS,
                  max_session_seconds=MAX_SESSION_SECONDS,
                  idle_worker_seconds=IDLE_WORKER_SECONDS, tls=None,
-                 implicit_tls=False, require_tls=None):
+                 implicit_tls=False, require_tls=None, extensions=()):
+        unknown = set(extensions) - set(EXTENSIONS) | \
+            (set(['STARTTLS']) & set(extensions))
+        if unknown:
+            raise ValueError('extensions: %s unknown (STARTTLS comes with '
+                             'tls=); known: %s' % (
+                                 ', '.join(sorted(unknown)),
+                                 ', '.join(e for e in EXTENSIONS
+                                           if e != 'STARTTLS')))
         if require_tls not in (None, 'auth', 'all'):
             raise ValueError("require_tls: None, 'auth' or 'all', not %r"
                              % (require_tls,))
@@ -207,6 +221,7 @@ class PythonMTA(object):
         self.tls = tls
         self.implicit_tls = implicit_tls
         self.require_tls = require_tls
+        self.extensions = tuple(extensions)
 
         self.port = None
         self.server_address = None
@@ -391,7 +406,7 @@ class PythonMTA(object):
         return ConnectionSettings(
             hostname=self.primary_hostname,
             tls_context=tls_context, implicit_tls=self.implicit_tls,
-            require_tls=self.require_tls,
+            require_tls=self.require_tls, extensions=self.extensions,
             command_timeout=self.session_timeout,
             max_data_seconds=self.max_data_seconds,
             max_session_seconds=self.max_session_seconds,

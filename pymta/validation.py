@@ -305,6 +305,37 @@ class MailFromSchema(SMTPCommandArgumentsSchema):
         return names, values
 
 
+class BodyValidator(Validator):
+    """``BODY=`` of MAIL FROM (8BITMIME, RFC 6152): ``7BIT`` or
+    ``8BITMIME``, any case; returned upper case. Registered on the MAIL FROM
+    schema only where the server has 8BITMIME on."""
+
+    exception_if_invalid = True
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault('required', False)
+        super(BodyValidator, self).__init__(**kwargs)
+
+    def messages(self):
+        return {'invalid_body': 'Invalid BODY: "%(body)s" (7BIT or 8BITMIME)'}
+
+    def convert(self, value, context):
+        body = value.upper()
+        if body not in ('7BIT', '8BITMIME'):
+            self.raise_error('invalid_body', value, context, body=value)
+        return body
+
+
+def mail_from_schema(extensions):
+    """A ``MailFromSchema`` that knows the MAIL FROM parameters of
+    ``extensions`` (names of SMTP extensions that are on): ``BODY`` with
+    ``8BITMIME``."""
+    schema = MailFromSchema()
+    if '8BITMIME' in extensions:
+        schema.add('body', BodyValidator())
+    return schema
+
+
 class RcptToSchema(SMTPCommandArgumentsSchema):
     """RCPT TO: exactly one address (``<postmaster>`` needs no domain)."""
 

@@ -563,6 +563,74 @@ class StartTLSTest(unittest.TestCase):
         """)
 
 
+class ExtensionsTest(unittest.TestCase):
+    def test_ehlo_lists_the_extensions_that_are_on_in_a_fixed_order(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-SIZE 10
+            S: 250-AUTH PLAIN LOGIN
+            S: 250-PIPELINING
+            S: 250-8BITMIME
+            S: 250-STARTTLS
+            S: 250 HELP
+        """, extensions=['STARTTLS', '8BITMIME', 'PIPELINING'],
+            policy=SizePolicy(10))
+
+    def test_8bitmime_body_is_validated_and_recorded(self):
+        deliverer = RecordingDeliverer()
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-8BITMIME
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com> BODY=8BIT
+            S: 501 Invalid BODY: "8BIT" (7BIT or 8BITMIME)
+            C: MAIL FROM:<a@example.com> body=8bitmime SIZE=20
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: DATA
+            S: """ + START_DATA + """
+            C: gr\xc3\xbc\xc3\x9fe (UTF-8, sent as octets)
+            C: .
+            S: 250 OK
+        """, deliverer=deliverer, extensions=['8BITMIME'])
+        [message] = deliverer.messages
+        self.assertEqual({'body': '8BITMIME', 'size': 20}, message.mail_options)
+
+    def test_pipelining_a_refused_command_does_not_desynchronise_the_group(self):
+        deliverer = RecordingDeliverer()
+        smtp = converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-PIPELINING
+            S: 250 HELP
+        """, deliverer=deliverer, extensions=['PIPELINING'],
+            policy=_Policy(ehlo_lines=[], accept_rcpt_to=False))
+        smtp.receive_data(b'MAIL FROM:<a@example.com>\r\nRCPT TO:<bad@example.com>'
+                          b'\r\nFNORD\r\nRSET\r\nNOOP\r\n')
+        self.assertEqual(b'250 OK\r\n550 relay not permitted\r\n'
+                         b'500 unrecognized command "FNORD"\r\n250 Reset OK\r\n'
+                         b'250 OK\r\n', smtp.data_to_send())
+
+    def test_with_every_extension_off_the_replies_are_the_historical_ones(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com> BODY=8BITMIME
+            S: 501 Invalid extension: "BODY=8BITMIME"
+            C: HELP
+            S: 214-Commands supported
+            S: 214 AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET
+        """)
+
+
 class PolicyTest(unittest.TestCase):
     def test_a_refused_connection_is_told_and_closed(self):
         smtp = converse(self, 'S: 554 SMTP service not available',

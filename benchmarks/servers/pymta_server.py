@@ -1,7 +1,7 @@
 """pymta's ``PythonMTA`` on 127.0.0.1 with a null deliverer and no policy.
 
     python pymta_server.py [--port 0] [--serial] [--root DIR]
-                           [--profile FILE]
+                           [--profile FILE] [--tls CERT KEY]
 
 Fork path by default (``serve_forever()``), the serial path with
 ``--serial`` (``serve_forever(use_multiprocessing=False)``), default
@@ -13,6 +13,8 @@ serves until SIGINT (Ctrl-C) or SIGTERM. pymta is imported from ``--root``
 loop and the SMTP core) runs ``serve_forever`` under cProfile and writes
 the 30 functions with the most own time to FILE when the server stops.
 Time in ``poll``/``select`` is waiting for the client, not work.
+
+``--tls CERT KEY``: offer STARTTLS with that certificate and key.
 
 Works on Python 2.7 and 3.x.
 """
@@ -40,6 +42,8 @@ def main():
     parser.add_argument('--profile', metavar='FILE',
                         help='cProfile serve_forever (with --serial) and '
                              'write the top functions to FILE')
+    parser.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'),
+                        help='offer STARTTLS with this certificate and key')
     args = parser.parse_args()
     if args.profile and not args.serial:
         parser.error('--profile needs --serial')
@@ -51,7 +55,10 @@ def main():
         def new_message_accepted(self, msg):
             pass
 
-    server = PythonMTA(args.host, args.port, NullDeliverer)
+    options = {}
+    if args.tls:
+        options['tls'] = tuple(args.tls)
+    server = PythonMTA(args.host, args.port, NullDeliverer, **options)
 
     def announce():
         if server.wait_until_listening(30):

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""The opt-in SMTP extensions over real sockets (issue 13): PIPELINING
+(RFC 2920) and 8BITMIME (RFC 6152), with smtplib and a raw client, on the
+serial path and (in the fork environments) the fork path; off, nothing
+changes."""
+
+from __future__ import absolute_import
+
+import smtplib
+import unittest
+
+from pymta.mta import PythonMTA
+from pymta.test_util import BlackholeDeliverer
+from .mta_support import TIMEOUT, OnForkPath, ServerTestCase
+
+
+class ExtensionsTest(ServerTestCase):
+    use_multiprocessing = False
+
+    def smtp(self, server):
+        client = smtplib.SMTP('127.0.0.1', server.port, timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        return client
+
+    def test_8bitmime_with_smtplib(self):
+        server = self.start_server(self.use_multiprocessing,
+                                   extensions=['8BITMIME', 'PIPELINING'])
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertTrue(client.has_extn('8bitmime'))
+        self.assertTrue(client.has_extn('pipelining'))
+        body = u'Subject: 8 bit\r\n\r\ngr\xfc\xdfe\r\n'.encode('utf-8')
+        client.sendmail('a@example.com', ['b@example.com'], body,
+                        mail_options=['BODY=8BITMIME'])
+        client.quit()
+        [message] = server.messages()
+        self.assertEqual({'body': '8BITMIME', 'size': len(body)},
+                         message.mail_options)
+
+    def test_a_pipelined_group_with_a_refused_recipient(self):
+        server = self.start_server(self.use_multiprocessing,
+                                   extensions=['PIPELINING'])
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO client.example.com\r\n')
+        self.assertTrue('PIPELINING' in client.read_reply()[1])
+        client.send(b'MAIL FROM:<a@example.com>\r\nRCPT TO:<bad@example.com>\r\n'
+                    b'RCPT TO:<good@example.com>\r\nDATA\r\n')
+        self.assertEqual([250, 550, 250, 354],
+                         [client.read_reply()[0] for _ in range(4)])
+        client.send(b'pipelined\r\n.\r\nQUIT\r\n')
+        self.assertEqual([250, 221], [client.read_reply()[0] for _ in range(2)])
+        [message] = server.messages()
+        self.assertEqual(['good@example.com'], message.smtp_to)
+
+    def test_off_by_default(self):
+        server = self.start_server(self.use_multiprocessing)
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertFalse(client.has_extn('8bitmime'))
+        self.assertFalse(client.has_extn('pipelining'))
+        self.assertEqual((501, b'Invalid extension: "BODY=8BITMIME"'),
+                         client.docmd('MAIL', 'FROM:<a@example.com> BODY=8BITMIME'))
+
+
+class ForkPathExtensionsTest(OnForkPath, ExtensionsTest):
+    pass
+
+
+class ExtensionOptionsTest(unittest.TestCase):
+    def test_unknown_extensions_and_starttls_are_refused(self):
+        for extensions in (['FNORD'], ['STARTTLS'], ['PIPELINING', 'x']):
+            self.assertRaises(ValueError, PythonMTA, '127.0.0.1', 0,
+                              BlackholeDeliverer, extensions=extensions)
+        server = PythonMTA('127.0.0.1', 0, BlackholeDeliverer,
+                           extensions=('8BITMIME', 'PIPELINING'))
+        self.assertEqual(('8BITMIME', 'PIPELINING'), server.extensions)
+
+
+if __name__ == '__main__':
+    unittest.main()
