@@ -19,7 +19,6 @@ with aiosmtpd).
 
 import argparse
 import multiprocessing
-import os
 import shutil
 import smtplib
 import ssl
