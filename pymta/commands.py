@@ -20,12 +20,13 @@ needs its rows in ``pymta.states``.
 
 from __future__ import absolute_import
 
-from .validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
-                         MailFromSchema, RcptToSchema,
+from .validation import (AuthLoginSchema, AuthPlainSchema, BdatSchema,
+                         HeloSchema, MailFromSchema, RcptToSchema,
                          SMTPCommandArgumentsSchema)
 
 
-__all__ = ['COMMANDS', 'Command', 'EXTENSIONS', 'usage_of', 'verbs_with']
+__all__ = ['CARRY_OCTETS', 'COMMANDS', 'Command', 'EXTENSIONS', 'usage_of',
+           'verbs_with']
 
 
 class Command(object):
@@ -97,13 +98,21 @@ COMMANDS = dict((command.name, command) for command in (
     Command('HELP', None, '', None, 'help', None, 'smtp_help'),
     Command('STARTTLS', _NO_ARGUMENT, '', 'accept_starttls', 'ready_for_tls',
             'tls_not_available', 'smtp_starttls', extension='STARTTLS'),
+    # (the policy's accept_data decides on the first chunk)
+    Command('BDAT', BdatSchema, '<size> [LAST]', 'accept_data', 'chunk_ok',
+            'administrative_prohibition', 'smtp_bdat', extension='CHUNKING'),
 ))
 
 #: the SMTP extensions pymta knows (each off unless the server switches it
 #: on), in the order EHLO lists them: PIPELINING (RFC 2920: nothing to do
 #: but say so: replies to a pipelined group go out together), 8BITMIME
-#: (RFC 6152: BODY= on MAIL FROM), STARTTLS (RFC 3207: the command)
-EXTENSIONS = ('PIPELINING', '8BITMIME', 'STARTTLS')
+#: (RFC 6152: BODY= on MAIL FROM), CHUNKING (RFC 3030: BDAT), STARTTLS
+#: (RFC 3207: the command)
+EXTENSIONS = ('PIPELINING', '8BITMIME', 'CHUNKING', 'STARTTLS')
+
+#: commands followed by octets that are not commands, as many as their
+#: argument starts with: read (and thrown away) whatever the reply
+CARRY_OCTETS = frozenset(['BDAT'])
 
 #: the verbs that are always there, sorted (HELP lists them, and those of
 #: the extensions that are on)

@@ -30,10 +30,11 @@ from .commands import EXTENSIONS
 from .compat import basestring, native_from_wire, text_to_wire_bytes, \
     unicode, wire_bytes
 from .dialogue import Dialogue
-from .framing import MAX_COMMAND_LINE_OCTETS, MessageCollector, \
-    ParserImplementation
+from .framing import MAX_COMMAND_LINE_OCTETS, ChunkCollector, \
+    MessageCollector, ParserImplementation
 from .replies import reply_line, reply_lines
-from .states import AUTH_LINE, MESSAGE_DATA, TLS_HANDSHAKE
+from .states import AUTH_LINE, CHUNK_DATA, MESSAGE_DATA, SKIPPED_CHUNK, \
+    TLS_HANDSHAKE
 
 
 __all__ = ['EXTENSIONS', 'SMTPConnection']
@@ -70,6 +71,10 @@ class SMTPConnection(object):
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
+        # (CHUNKING) the message's chunks so far, and the octets of the
+        # current chunk still to come
+        self._chunks = None
+        self._chunk_left = None
         #: octets the client sent after STARTTLS before the handshake
         self.discarded_octets = 0
 
@@ -148,8 +153,16 @@ class SMTPConnection(object):
             self._partial_line = b''
         dialogue = self.dialogue
         position, length = 0, len(data)
-        while position < length and not dialogue.is_closed:
+        while not dialogue.is_closed:
             reader = dialogue.reader
+            if reader is CHUNK_DATA or reader is SKIPPED_CHUNK:
+                # (a chunk of 0 octets ends before any input)
+                position = self._read_chunk(data, position, reader)
+                if dialogue.reader is reader:
+                    break       # the rest of the chunk is still to come
+                continue
+            if position >= length:
+                break
             if reader is MESSAGE_DATA:
                 position = self._read_message_data(data, position)
                 continue
@@ -186,6 +199,38 @@ class SMTPConnection(object):
             self._is_discarding_line = True
         else:
             self._partial_line = octets
+
+    def _read_chunk(self, data, position, reader):
+        """Take the octets of the current BDAT chunk that ``data`` holds
+        from ``position``; at its end tell the dialogue."""
+        dialogue = self.dialogue
+        if self._chunk_left is None:
+            self._chunk_left = dialogue.chunk_size
+            if reader is CHUNK_DATA and dialogue.chunk_number == 1:
+                self._chunks = ChunkCollector(self.max_message_size)
+        take = min(self._chunk_left, len(data) - position)
+        if take:
+            if reader is CHUNK_DATA:
+                self._chunks.add(data[position:position + take]
+                                 if position or take < len(data) else data)
+            self._chunk_left -= take
+            position += take
+        if self._chunk_left:
+            return position
+        self._chunk_left = None
+        if reader is SKIPPED_CHUNK:
+            dialogue.chunk_skipped()
+            return position
+        chunks = self._chunks
+        if chunks.is_too_big:
+            self._chunks = None
+            dialogue.chunks_too_big()
+        elif dialogue.chunk_is_last:
+            self._chunks = None
+            dialogue.last_chunk(chunks.message_text())
+        else:
+            dialogue.chunk()
+        return position
 
     def _read_message_data(self, data, position):
         if self._collector is None:

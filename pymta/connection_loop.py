@@ -21,13 +21,17 @@ from .fdwait import FdWaiter, _errno_of, _now
 from .connection import SMTPConnection
 from .sockets import DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
     close_connection, say_goodbye
-from .states import MESSAGE_DATA, TLS_HANDSHAKE
+from .states import CHUNK_DATA, MESSAGE_DATA, TLS_HANDSHAKE
 from .time_limits import TimeLimits
 
 
 __all__ = ['serve_connection']
 
 log = logging.getLogger('pymta')
+
+#: the readers of message octets (DATA, BDAT chunks): the DATA time
+#: limits apply
+_READING_MESSAGES = (MESSAGE_DATA, CHUNK_DATA)
 
 _STOPPED = 'stopped'
 _TIMED_OUT = 'timed out'
@@ -247,13 +251,13 @@ def serve_connection(connection, remote_address, instances, settings,
             if not data:
                 log.debug('%s:%s disconnected', remote_ip, remote_port)
                 break
-            was_reading_data = smtp.reader is MESSAGE_DATA
+            was_reading_data = smtp.reader in _READING_MESSAGES
             smtp.receive_data(data)
             output = smtp.data_to_send()
             # (every complete command gets a reply: only a reply, or message
             # data, restarts the command timeout)
             time_limits.after_input(bool(output), was_reading_data,
-                                    smtp.reader is MESSAGE_DATA)
+                                    smtp.reader in _READING_MESSAGES)
     except _NoTLS:
         pass
     except (IOError, OSError) as e:

@@ -46,14 +46,16 @@ import logging
 from pycerberus.errors import InvalidDataError
 
 from .api import PolicyDecision
-from .commands import COMMANDS, EXTENSIONS, VERBS_WITH_KEYWORD, usage_of, \
-    verbs_with
+from .commands import CARRY_OCTETS, COMMANDS, EXTENSIONS, \
+    VERBS_WITH_KEYWORD, usage_of, verbs_with
 from .compat import b64decode, basestring, wire_bytes
 from .decisions import as_policy_decision
 from .model import Message, Peer
 from .replies import printable, reply_for
-from .states import COMMAND_LINE, INTERNAL_STEPS, build_state_machine
-from .validation import SMTPCommandArgumentsSchema, mail_from_schema
+from .states import CHUNK_DATA, COMMAND_LINE, INTERNAL_STEPS, \
+    SKIPPED_CHUNK, build_state_machine, reader_of
+from .validation import SMTPCommandArgumentsSchema, chunk_size_of, \
+    mail_from_schema
 
 
 __all__ = ['Dialogue', 'MESSAGE_ACCEPTED']
@@ -134,6 +136,12 @@ class Dialogue(object):
         self.events = []
         self.is_closed = False
         self.max_message_size = None
+        #: the octets of the BDAT chunk to read now (reader CHUNK_DATA or
+        #: SKIPPED_CHUNK), and whether it is the last one
+        self.chunk_size = 0
+        self.chunk_is_last = False
+        #: the number of the current chunk in its message (1: the first)
+        self.chunk_number = 0
         self._peer = None
         self._message = None
         # the user name of the AUTH LOGIN exchange in progress
@@ -207,6 +215,7 @@ class Dialogue(object):
             return
         if not self.state.can_execute(name):
             self._reply_not_allowed(smtp_command)
+            self._skip_octets_of(name, data)
             return
         schema = self._schemas.get(name)
         if schema is None:
@@ -221,6 +230,7 @@ class Dialogue(object):
             except InvalidDataError as e:
                 # (pycerberus' texts quote the arguments)
                 self.reply(501, printable(e.msg()))
+                self._skip_octets_of(name, data)
                 return
         if command.verb != 'AUTH':
             # (credentials stay out of what deliverers see)
@@ -229,27 +239,74 @@ class Dialogue(object):
             getattr(self, command.handler)(command, arguments)
         except _ServerFault:
             self._send(reply_for('internal_error'))
+            if self.reader is not CHUNK_DATA:
+                self._skip_octets_of(name, data)
+
+    def _skip_octets_of(self, name, data):
+        """A refused command that octets follow (BDAT): read and throw
+        them away, so they are not taken for commands."""
+        if name not in CARRY_OCTETS or name in self._commands_off or \
+                self.is_closed:
+            return
+        size = chunk_size_of(data)
+        if size:
+            self.chunk_size = size
+            self.chunk_is_last = False
+            self.reader = SKIPPED_CHUNK
 
     def message(self, msg_data):
         """The end of the message data: ``msg_data`` is the message text."""
+        self._receive_message(msg_data, 'MSGDATA')
+
+    def last_chunk(self, msg_data):
+        """The last BDAT chunk arrived: ``msg_data`` is the text of all
+        the chunks."""
+        self._receive_message(msg_data, 'LAST_CHUNK')
+
+    def chunk(self):
+        """A BDAT chunk that is not the last arrived (its octets are the
+        connection's)."""
         if self.is_closed:
             return
-        if not self.state.can_execute('MSGDATA'):
-            self._reply_not_allowed('MSGDATA')
+        size = self.chunk_size
+        self.chunk_size = 0
+        self._move('CHUNK')
+        self._send(reply_for('chunk_ok', octets=size))
+
+    def chunk_skipped(self):
+        """The octets of a refused BDAT were read: read as the state says
+        again."""
+        self.chunk_size = 0
+        self.reader = reader_of(self.state.current())
+
+    def chunks_too_big(self):
+        """The chunks so far are more than the maximum message size (the
+        connection read the whole chunk): the transaction ends with a
+        552."""
+        self.chunk_size = 0
+        self._end_transaction('LAST_CHUNK')
+        self._send(reply_for('message_too_big'))
+
+    def _receive_message(self, msg_data, step):
+        if self.is_closed:
+            return
+        if not self.state.can_execute(step):
+            self._reply_not_allowed(step)
             return
         try:
             is_too_big = _is_longer_than(msg_data, self._max_message_size())
         except _ServerFault:
-            self._end_transaction()
+            self._end_transaction(step)
             self._send(reply_for('internal_error'))
             return
         if is_too_big:
             # (data handed in directly; on the wire the reader stops it)
-            self.message_too_big()
+            self._end_transaction(step)
+            self._send(reply_for('message_too_big'))
             return
         message = self._message
         message.msg_data = msg_data
-        self._end_transaction()
+        self._end_transaction(step)
         try:
             self._decide('accept_msgdata', (msg_data, message),
                          reply_for('ok'), 'content_not_acceptable',
@@ -442,12 +499,16 @@ class Dialogue(object):
         replaces the accepted one: AUTH's 535 for bad credentials); send
         the policy's custom reply or the default (``accepted``, a reply;
         ``rejected``, the name of one: built only when needed); close if the
-        decision says so, or it rejected and ``close_if_rejected``."""
+        decision says so, or it rejected and ``close_if_rejected``.
+        ``accepted`` None: nothing is sent on accept (BDAT: the reply comes
+        after the chunk; a custom reply to accept is not sent)."""
         if self._policy is None:
             # Without a policy every command is accepted with its default
             # reply: no decision to build and ask.
             reply = on_accept() if on_accept is not None else None
-            self._send(reply or accepted)
+            reply = reply or accepted
+            if reply is not None:
+                self._send(reply)
             return
         decision = self._ask_policy(hook, *args)
         if decision.close_connection_before_response():
@@ -456,13 +517,14 @@ class Dialogue(object):
         is_accepted = decision.is_command_acceptable()
         if is_accepted:
             reply = on_accept() if on_accept is not None else None
-            if reply is None:
+            if reply is None and accepted is not None:
                 reply = decision.get_custom_reply() \
                     if decision.use_custom_reply() else accepted
         else:
             reply = decision.get_custom_reply() \
                 if decision.use_custom_reply() else reply_for(rejected)
-        self._send(reply)
+        if reply is not None:
+            self._send(reply)
         if decision.close_connection_after_response() or \
                 (close_if_rejected and not is_accepted):
             self.close()
@@ -574,6 +636,23 @@ class Dialogue(object):
         self._decide(command.hook, (recipient, self._message),
                      reply_for(command.accepted), command.rejected, accept)
 
+    def smtp_bdat(self, command, arguments):
+        size, last = arguments['size'], arguments['last']
+
+        def start():
+            self.chunk_number = 1 if self.state.current() != \
+                'chunks_received' else self.chunk_number + 1
+            self._move(command.name)
+            self.chunk_size, self.chunk_is_last = size, last
+        if self.state.current() == 'chunks_received':
+            start()
+            return
+        # the first chunk: the policy's accept_data decides (as for DATA)
+        self._decide(command.hook, (self._message,), None, command.rejected,
+                     start)
+        if self.reader is not CHUNK_DATA and not self.is_closed:
+            self._skip_octets_of(command.name, str(size))
+
     def smtp_data(self, command, arguments):
         self._decide(command.hook, (self._message,),
                      reply_for(command.accepted), command.rejected,
@@ -587,10 +666,12 @@ class Dialogue(object):
             raise _ServerFault()
         self.events.append((MESSAGE_ACCEPTED, message))
 
-    def _end_transaction(self):
-        """The data phase is over: the state goes back to after HELO (and
-        AUTH), the next message starts afresh."""
-        self._move('MSGDATA')
+    def _end_transaction(self, step='MSGDATA'):
+        """The data phase is over (``step``: the end of DATA or of the last
+        BDAT chunk): the state goes back to after HELO (and AUTH), the next
+        message starts afresh."""
+        self.chunk_size = 0
+        self._move(step)
         self._new_message()
 
     def _new_message(self):

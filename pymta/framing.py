@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """How the client's octets are cut up, sans I/O: a command line into command
 and argument (``ParserImplementation``), message data until
-``<CRLF>.<CRLF>`` (``MessageCollector``). ``pymta.connection`` decides which
+``<CRLF>.<CRLF>`` (``MessageCollector``), the BDAT chunks of a message
+(``ChunkCollector``). ``pymta.connection`` decides which
 applies when.
 
 Limits: a command line (or AUTH LOGIN line) over ``MAX_COMMAND_LINE_OCTETS``
@@ -17,7 +18,7 @@ from .commands import COMMANDS
 from .compat import native_from_wire
 
 
-__all__ = ['MAX_COMMAND_LINE_OCTETS', 'MessageCollector',
+__all__ = ['ChunkCollector', 'MAX_COMMAND_LINE_OCTETS', 'MessageCollector',
            'ParserImplementation']
 
 MAX_COMMAND_LINE_OCTETS = 2048
@@ -124,3 +125,40 @@ class MessageCollector(object):
         octets = octets.replace(b'\n..', b'\n.')
         # the pretended CRLF at the start is one LF now
         return native_from_wire(octets, 1 if octets else 0)
+
+
+class ChunkCollector(object):
+    """Collects the BDAT chunks of one message (CHUNKING, RFC 3030): octets
+    as they are, no dot-stuffing; keeps at most ``max_size`` octets in all
+    (None: no limit), counting the rest."""
+
+    __slots__ = ('_chunks', 'size', '_max_size', 'is_too_big')
+
+    def __init__(self, max_size):
+        self._chunks = []
+        #: octets received so far
+        self.size = 0
+        self._max_size = max_size
+        self.is_too_big = False
+
+    def add(self, octets):
+        self.size += len(octets)
+        if self.is_too_big:
+            return
+        if self._max_size is not None and self.size > self._max_size:
+            self.is_too_big = True
+            self._chunks = []
+            return
+        self._chunks.append(octets)
+
+    def message_text(self):
+        """The message as a native string, as ``MessageCollector`` gives
+        it: CRLF -> LF, and one final line end removed (what DATA's
+        terminator takes), so that the same message reads the same either
+        way."""
+        octets = b''.join(self._chunks)
+        self._chunks = []
+        octets = octets.replace(b'\r\n', b'\n')
+        if octets.endswith(b'\n'):
+            octets = octets[:-1]
+        return native_from_wire(octets)

@@ -2,7 +2,8 @@
 """Every default reply pymta sends: one table, code and text.
 
 Texts may name ``%(host)s`` (the parser's primary hostname), ``%(ip)s`` (the
-peer's address) and ``%(command)s`` (a command as the client sent it). Client
+peer's address), ``%(command)s`` (a command as the client sent it) and
+``%(octets)d`` (a BDAT chunk's size). Client
 input quoted in a reply goes through ``printable`` first. A policy can
 replace any reply to a command it decides on by returning a custom
 ``(code, text)`` (sent as it is).
@@ -43,6 +44,8 @@ REPLIES = {
     'auth_needs_tls': (538, '5.7.11 Encryption required for requested '
                             'authentication mechanism'),
     'mail_needs_tls': (530, '5.7.0 Must issue a STARTTLS command first'),
+    # (CHUNKING: the reply to a BDAT chunk that is not the last)
+    'chunk_ok': (250, '%(octets)d octets received'),
     'internal_error': (451, 'Temporary Local Problem: Please come back later'),
     'unknown_command': (500, 'unrecognized command "%(command)s"'),
     'not_allowed': (503, 'Command "%(command)s" is not allowed here'),

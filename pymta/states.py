@@ -74,6 +74,12 @@ TRANSITIONS = {
                           'RSET': READY},
     'recipient_known':   {'RCPT TO': 'recipient_known',
                           'DATA': 'receiving_message',
+                          'BDAT': 'receiving_chunk',
+                          'RSET': READY},
+    # (CHUNKING: BDAT <size> [LAST]; the last chunk ends the transaction)
+    'receiving_chunk':   {'CHUNK': 'chunks_received',
+                          'LAST_CHUNK': READY},
+    'chunks_received':   {'BDAT': 'receiving_chunk',
                           'RSET': READY},
     # (the end of the data ends the transaction, accepted or not)
     'receiving_message': {'MSGDATA': READY,
@@ -93,21 +99,29 @@ MESSAGE_DATA = 'message data'
 AUTH_LINE = 'AUTH line'
 #: nothing more is read in the clear: the driver does the TLS handshake
 TLS_HANDSHAKE = 'TLS handshake'
+#: the octets of a BDAT chunk (their number is the dialogue's
+#: ``chunk_size``)
+CHUNK_DATA = 'chunk data'
+#: the same, thrown away: the chunk of a refused BDAT (the dialogue sets
+#: this reader itself, in any state, and takes it back afterwards)
+SKIPPED_CHUNK = 'skipped chunk'
 
 #: state -> its reader, where it is not COMMAND_LINE
 READERS = {'receiving_message': MESSAGE_DATA,
            'auth_login_username': AUTH_LINE,
            'auth_login_password': AUTH_LINE,
-           'starting_tls': TLS_HANDSHAKE}
+           'starting_tls': TLS_HANDSHAKE,
+           'receiving_chunk': CHUNK_DATA}
 
 #: the steps that happen without a command line from the client
 INTERNAL_STEPS = frozenset(['GREET', 'MSGDATA', 'USERNAME', 'CREDENTIALS_OK',
-                            'CREDENTIALS_BAD', 'CANCEL', 'TLS_STARTED'])
+                            'CREDENTIALS_BAD', 'CANCEL', 'TLS_STARTED',
+                            'CHUNK', 'LAST_CHUNK'])
 
 #: command -> what must hold for it: a flag that must be set (``'esmtp'``)
 #: or not (``'not tls'``)
 REQUIRES = {'AUTH PLAIN': ('esmtp',), 'AUTH LOGIN': ('esmtp',),
-            'STARTTLS': ('esmtp', 'not tls')}
+            'STARTTLS': ('esmtp', 'not tls'), 'BDAT': ('esmtp',)}
 
 #: command -> the flag it sets when it succeeds
 SETS = {'EHLO': 'esmtp', 'AUTH PLAIN': 'authenticated',
@@ -146,7 +160,7 @@ def in_every_state():
 
 _IN_AUTH_LOGIN = ('auth_login_username', 'auth_login_password')
 #: the states in which the client sends no commands
-_READS_NO_COMMANDS = _IN_AUTH_LOGIN + ('starting_tls',)
+_READS_NO_COMMANDS = _IN_AUTH_LOGIN + ('starting_tls', 'receiving_chunk')
 
 
 class DialogueStateMachine(StateMachine):
@@ -178,8 +192,9 @@ def reader_of(state):
 def _state_order(state):
     order = ('new', 'greeted', 'initialized', 'auth_login_username',
              'auth_login_password', 'starting_tls', 'authenticated',
-             'sender_known',
-             'recipient_known', 'receiving_message')
+             'sender_known', 'recipient_known', 'receiving_chunk',
+             'chunks_received',
+             'receiving_message')
     return order.index(state) if state in order else len(order)
 
 

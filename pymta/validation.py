@@ -336,6 +336,62 @@ def mail_from_schema(extensions):
     return schema
 
 
+class _ChunkSizeValidator(IntegerValidator):
+    """The size of a BDAT chunk: digits only (RFC 3030: ``1*DIGIT``),
+    0 allowed."""
+
+    exception_if_invalid = True
+
+    def convert(self, value, context):
+        if _DIGITS.match(value) is None or value.startswith('-'):
+            self.raise_error('invalid_number', value, context)
+        return super(_ChunkSizeValidator, self).convert(value, context)
+
+
+class _LastValidator(Validator):
+    """The ``LAST`` of the last BDAT chunk (any case): True; none:
+    False."""
+
+    exception_if_invalid = True
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault('required', False)
+        super(_LastValidator, self).__init__(**kwargs)
+
+    def messages(self):
+        return {'not_last': 'Invalid argument: "%(argument)s" (LAST or '
+                            'nothing)'}
+
+    def empty_value(self, context):
+        return False
+
+    def convert(self, value, context):
+        if value.upper() != 'LAST':
+            self.raise_error('not_last', value, context, argument=value)
+        return True
+
+
+class BdatSchema(SMTPCommandArgumentsSchema):
+    """BDAT (CHUNKING, RFC 3030): ``<size> [LAST]``; returns ``size``
+    (octets) and ``last``."""
+
+    size = _ChunkSizeValidator(min=0, messages={
+        'empty': 'Missing argument: the size of the chunk',
+        'invalid_number': 'Invalid chunk size: Please enter a number.'})
+    last = _LastValidator()
+    parameter_order = ('size', 'last')
+
+
+def chunk_size_of(argument):
+    """The chunk size a BDAT argument starts with (even where the rest is
+    wrong), or None: the octets that follow are the chunk's, whatever the
+    reply."""
+    parts = (argument or '').split()
+    if parts and parts[0].isdigit():
+        return int(parts[0])
+    return None
+
+
 class RcptToSchema(SMTPCommandArgumentsSchema):
     """RCPT TO: exactly one address (``<postmaster>`` needs no domain)."""
 

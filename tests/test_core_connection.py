@@ -631,6 +631,122 @@ class ExtensionsTest(unittest.TestCase):
         """)
 
 
+class ChunkingTest(unittest.TestCase):
+    """CHUNKING (RFC 3030) in the core: BDAT <size> [LAST]."""
+
+    def ehlo(self, **options):
+        options.setdefault('deliverer', RecordingDeliverer())
+        return converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-CHUNKING
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+        """, extensions=['CHUNKING'], **options)
+
+    def test_chunks_then_the_last(self):
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer)
+        # (each C: line is its text and CRLF: "BDAT 7" announces "Hello" CRLF)
+        converse(self, """
+            C: BDAT 7
+            C: Hello
+            S: 250 7 octets received
+            C: DATA
+            S: 503 Command "DATA" is not allowed here, expected one of BDAT, HELP, NOOP, QUIT, RSET
+            C: BDAT 0
+            S: 250 0 octets received
+            C: BDAT 8 LAST
+            C: .World
+            S: 250 OK
+            C: BDAT 3 LAST
+            S: 503 Command "BDAT" is not allowed here, expected one of AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: x
+            C: NOOP
+            S: 250 OK
+        """, connection=smtp)
+        [message] = deliverer.messages
+        # (no dot-stuffing; CRLF -> LF; the last line end dropped, as DATA)
+        self.assertEqual('Hello\n.World', message.msg_data)
+
+    def test_binary_octets_and_an_empty_message(self):
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer)
+        smtp.receive_data(b'BDAT 10 LAST\r\n\x00\r\n.\r\n\xff\r\n\n')
+        self.assertEqual(b'250 OK\r\n', smtp.data_to_send())
+        smtp.receive_data(b'MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n'
+                          b'BDAT 0 LAST\r\n')
+        self.assertEqual(b'250 OK\r\n250 OK\r\n250 OK\r\n', smtp.data_to_send())
+        from pymta.compat import wire_bytes
+        self.assertEqual([b'\x00\n.\n\xff\n', b''],
+                         [wire_bytes(m.msg_data) for m in deliverer.messages])
+
+    def test_rset_between_chunks_and_the_size_limit_across_chunks(self):
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer,
+                         policy=_Policy(ehlo_lines=[], max_message_size=10))
+        converse(self, """
+            C: BDAT 7
+            C: 12345
+            S: 250 7 octets received
+            C: RSET
+            S: 250 Reset OK
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 OK
+            C: BDAT 7
+            C: 12345
+            S: 250 7 octets received
+            C: BDAT 7 LAST
+            C: 67890
+            S: 552 message exceeds fixed maximum message size
+            C: NOOP
+            S: 250 OK
+        """, connection=smtp)
+        self.assertEqual([], deliverer.messages)
+
+    def test_a_refused_bdat_has_its_octets_read_and_thrown_away(self):
+        smtp = converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-CHUNKING
+            S: 250 HELP
+            C: BDAT 6
+            S: 503 Command "BDAT" is not allowed here, expected one of AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: QUIT
+            C: NOOP
+            S: 250 OK
+        """, extensions=['CHUNKING'])
+        self.assertFalse(smtp.closing)
+        smtp = self.ehlo(policy=_Policy(accept_data=False, ehlo_lines=[]))
+        converse(self, """
+            C: BDAT 6 FIRST
+            S: 501 Invalid argument: "FIRST" (LAST or nothing)
+            C: QUIT
+            C: BDAT 6 LAST
+            S: 550 Administrative Prohibition
+            C: QUIT
+            C: NOOP
+            S: 250 OK
+        """, connection=smtp)
+
+    def test_off_bdat_is_unknown_as_before(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250 HELP
+            C: BDAT 6 LAST
+            S: 500 unrecognized command "BDAT"
+        """)
+
+
 class PolicyTest(unittest.TestCase):
     def test_a_refused_connection_is_told_and_closed(self):
         smtp = converse(self, 'S: 554 SMTP service not available',

@@ -95,6 +95,7 @@ class StateTableTest(unittest.TestCase):
             expected = states.MESSAGE_DATA if state == 'receiving_message' \
                 else states.AUTH_LINE if state.startswith('auth_login') \
                 else states.TLS_HANDSHAKE if state == 'starting_tls' \
+                else states.CHUNK_DATA if state == 'receiving_chunk' \
                 else states.COMMAND_LINE
             self.assertEqual(expected, states.reader_of(state), state)
 
@@ -126,6 +127,21 @@ class StateTableTest(unittest.TestCase):
         machine.execute('EHLO')
         self.assertTrue(machine.can_execute('AUTH PLAIN'))
         self.assertFalse(machine.can_execute('STARTTLS'))
+
+    def test_bdat_chunks_then_the_last_or_rset(self):
+        machine = states.build_state_machine()
+        machine.set_state('recipient_known')
+        self.assertFalse(machine.can_execute('BDAT'))
+        machine.set_flag('esmtp')
+        machine.execute('BDAT')
+        self.assertEqual(set(['CHUNK', 'LAST_CHUNK']), machine.allowed_actions())
+        machine.execute('CHUNK')
+        self.assertEqual('chunks_received', machine.state())
+        self.assertFalse(machine.can_execute('DATA'))
+        self.assertTrue(machine.can_execute('RSET'))
+        machine.execute('BDAT')
+        machine.execute('LAST_CHUNK')
+        self.assertEqual('initialized', machine.state())
 
     def test_ehlo_sets_esmtp_and_quit_finishes(self):
         machine = states.build_state_machine()

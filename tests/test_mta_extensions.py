@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
 """The opt-in SMTP extensions over real sockets (issue 13): PIPELINING
-(RFC 2920) and 8BITMIME (RFC 6152), with smtplib and a raw client, on the
+(RFC 2920), 8BITMIME (RFC 6152) and CHUNKING (RFC 3030), with smtplib and a
+raw client, on the
 serial path and (in the fork environments) the fork path; off, nothing
 changes."""
 
@@ -54,12 +55,37 @@ class ExtensionsTest(ServerTestCase):
         [message] = server.messages()
         self.assertEqual(['good@example.com'], message.smtp_to)
 
+    def test_bdat_chunks_over_the_wire(self):
+        server = self.start_server(self.use_multiprocessing,
+                                   extensions=['CHUNKING'])
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO client.example.com\r\n')
+        self.assertTrue('CHUNKING' in client.read_reply()[1])
+        client.send(b'MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n')
+        self.assertEqual([250, 250], [client.read_reply()[0] for _ in range(2)])
+        big = b'x' * 70000 + b'\r\n'
+        client.send(b'BDAT %d\r\n' % len(big) + big[:1000])
+        client.send(big[1000:])
+        self.assertEqual((250, ['%d octets received' % len(big)]),
+                         client.read_reply())
+        client.send(b'BDAT 6 LAST\r\n.\r\n\x00\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        client.send(b'QUIT\r\n')
+        self.assertEqual(221, client.read_reply()[0])
+        [message] = server.messages()
+        self.assertEqual(70000 + 4, len(message.msg_data), repr(message.msg_data[-12:]))
+        self.assertTrue(message.msg_data.endswith('x\n.\n\x00'))
+
     def test_off_by_default(self):
         server = self.start_server(self.use_multiprocessing)
         client = self.smtp(server)
         client.ehlo('client.example.com')
         self.assertFalse(client.has_extn('8bitmime'))
         self.assertFalse(client.has_extn('pipelining'))
+        self.assertFalse(client.has_extn('chunking'))
+        self.assertEqual((500, b'unrecognized command "BDAT"'),
+                         client.docmd('BDAT', '0 LAST'))
         self.assertEqual((501, b'Invalid extension: "BODY=8BITMIME"'),
                          client.docmd('MAIL', 'FROM:<a@example.com> BODY=8BITMIME'))
 
