@@ -33,8 +33,8 @@ from .dialogue import Dialogue
 from .framing import MAX_COMMAND_LINE_OCTETS, ChunkCollector, \
     MessageCollector, ParserImplementation
 from .replies import reply_line, reply_lines
-from .states import AUTH_LINE, CHUNK_DATA, MESSAGE_DATA, SKIPPED_CHUNK, \
-    TLS_HANDSHAKE
+from .states import AUTH_LINE, CHUNK_DATA, COMMAND_LINE, MESSAGE_DATA, \
+    SKIPPED_CHUNK, TLS_HANDSHAKE
 
 
 __all__ = ['EXTENSIONS', 'SMTPConnection']
@@ -55,6 +55,14 @@ class SMTPConnection(object):
     ``require_tls``: see ``Dialogue``.
     """
 
+    # (CHUNKING) the message's chunks so far, and the octets of the current
+    # chunk still to come (class attributes: set only where used)
+    _chunks = None
+    _chunk_left = None
+    #: octets the client sent after STARTTLS, before the handshake (thrown
+    #: away)
+    discarded_octets = 0
+
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
                  max_auth_failures=None, default_max_message_size=None,
@@ -71,12 +79,6 @@ class SMTPConnection(object):
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
-        # (CHUNKING) the message's chunks so far, and the octets of the
-        # current chunk still to come
-        self._chunks = None
-        self._chunk_left = None
-        #: octets the client sent after STARTTLS before the handshake
-        self.discarded_octets = 0
 
     def start(self, remote_ip, remote_port, tls=None):
         """The client ``remote_ip``:``remote_port`` connected: greet it (or
@@ -155,21 +157,23 @@ class SMTPConnection(object):
         position, length = 0, len(data)
         while not dialogue.is_closed:
             reader = dialogue.reader
-            if reader is CHUNK_DATA or reader is SKIPPED_CHUNK:
-                # (a chunk of 0 octets ends before any input)
+            if reader is not COMMAND_LINE and reader is not AUTH_LINE:
+                if reader is MESSAGE_DATA:
+                    if position >= length:
+                        break
+                    position = self._read_message_data(data, position)
+                    continue
+                if reader is TLS_HANDSHAKE:
+                    # What the client sent in the clear after STARTTLS is
+                    # never read (RFC 3207; CVE-2011-0411).
+                    self.discarded_octets += length - position
+                    break
+                # a BDAT chunk (one of 0 octets ends before any input)
                 position = self._read_chunk(data, position, reader)
                 if dialogue.reader is reader:
                     break       # the rest of the chunk is still to come
                 continue
             if position >= length:
-                break
-            if reader is MESSAGE_DATA:
-                position = self._read_message_data(data, position)
-                continue
-            if reader is TLS_HANDSHAKE:
-                # What the client sent in the clear after STARTTLS is
-                # never read (RFC 3207; CVE-2011-0411).
-                self.discarded_octets += length - position
                 break
             end_of_line = data.find(b'\n', position)
             if end_of_line < 0:

@@ -108,6 +108,23 @@ class Dialogue(object):
     _state_machine_template = None
     _schemas = None
 
+    # What a connection starts with (class attributes: most connections
+    # never change them, and each instance attribute costs its set-up).
+    #: the SMTP extensions that are on (names)
+    extensions = frozenset()
+    _commands_off = frozenset(name for name, command in COMMANDS.items()
+                              if command.extension is not None)
+    _auth_needs_tls = False
+    _mail_needs_tls = False
+    #: None, or for TLS ``{'version': ..., 'cipher': ...}``
+    tls = None
+    #: the octets of the BDAT chunk to read now (reader CHUNK_DATA or
+    #: SKIPPED_CHUNK), whether it is the last one, and its number in its
+    #: message (1: the first)
+    chunk_size = 0
+    chunk_is_last = False
+    chunk_number = 0
+
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
                  max_auth_failures=None, extensions=(), require_tls=None):
@@ -117,14 +134,13 @@ class Dialogue(object):
         self.hostname = hostname
         self._max_errors = max_errors
         self._max_auth_failures = max_auth_failures
-        self.extensions = frozenset(extensions)
-        if self.extensions:
+        if extensions:
+            self.extensions = frozenset(extensions)
             self._schemas = self.__class__._schemas_for(self.extensions)
-        self._auth_needs_tls = require_tls in ('auth', 'all')
-        self._mail_needs_tls = require_tls == 'all'
-        self._commands_off = _commands_off(self.extensions)
-        #: None, or after STARTTLS ``{'version': ..., 'cipher': ...}``
-        self.tls = None
+            self._commands_off = _commands_off(self.extensions)
+        if require_tls is not None:
+            self._auth_needs_tls = require_tls in ('auth', 'all')
+            self._mail_needs_tls = require_tls == 'all'
         self._errors = 0
         self._auth_failures = 0
         cls = self.__class__
@@ -136,12 +152,6 @@ class Dialogue(object):
         self.events = []
         self.is_closed = False
         self.max_message_size = None
-        #: the octets of the BDAT chunk to read now (reader CHUNK_DATA or
-        #: SKIPPED_CHUNK), and whether it is the last one
-        self.chunk_size = 0
-        self.chunk_is_last = False
-        #: the number of the current chunk in its message (1: the first)
-        self.chunk_number = 0
         self._peer = None
         self._message = None
         # the user name of the AUTH LOGIN exchange in progress
@@ -181,10 +191,11 @@ class Dialogue(object):
         ``tls``: ``(version, cipher)`` if the connection is TLS from the
         start (implicit TLS)."""
         self._peer = Peer(remote_ip, remote_port)
+        self._message = Message(self._peer)
         if tls is not None:
-            self.tls = {'version': tls[0], 'cipher': tls[1]}
+            self.tls = self._message.tls = {'version': tls[0],
+                                            'cipher': tls[1]}
             self.state.set_flag('tls')
-        self._message = Message(self._peer, tls=self.tls)
 
         def greet():
             self.max_message_size = self._max_message_size()
@@ -254,14 +265,10 @@ class Dialogue(object):
             self.chunk_is_last = False
             self.reader = SKIPPED_CHUNK
 
-    def message(self, msg_data):
-        """The end of the message data: ``msg_data`` is the message text."""
-        self._receive_message(msg_data, 'MSGDATA')
-
     def last_chunk(self, msg_data):
         """The last BDAT chunk arrived: ``msg_data`` is the text of all
         the chunks."""
-        self._receive_message(msg_data, 'LAST_CHUNK')
+        self.message(msg_data, 'LAST_CHUNK')
 
     def chunk(self):
         """A BDAT chunk that is not the last arrived (its octets are the
@@ -287,7 +294,9 @@ class Dialogue(object):
         self._end_transaction('LAST_CHUNK')
         self._send(reply_for('message_too_big'))
 
-    def _receive_message(self, msg_data, step):
+    def message(self, msg_data, step='MSGDATA'):
+        """The end of the message data: ``msg_data`` is the message text
+        (``step``: the end of DATA, or of the last BDAT chunk)."""
         if self.is_closed:
             return
         if not self.state.can_execute(step):
@@ -543,10 +552,11 @@ class Dialogue(object):
     def smtp_ehlo(self, command, arguments):
         helo = arguments['helo']
         lines = [self.hostname] + self.get_ehlo_lines()
-        for extension in EXTENSIONS:
-            if extension in self.extensions and not (
-                    extension == 'STARTTLS' and self.tls is not None):
-                lines.append(extension)
+        if self.extensions:
+            lines.extend(extension for extension in EXTENSIONS
+                         if extension in self.extensions and not (
+                             extension == 'STARTTLS' and
+                             self.tls is not None))
         lines.append('HELP')
 
         def accept():
@@ -620,9 +630,10 @@ class Dialogue(object):
 
         def accept():
             self._message.smtp_from = sender
-            self._message.mail_options = dict(
-                (name, value) for name, value in arguments.items()
-                if name != 'email' and value is not None)
+            if size is not None or len(arguments) > 2:
+                self._message.mail_options = dict(
+                    (name, value) for name, value in arguments.items()
+                    if name != 'email' and value is not None)
             self._move(command.name)
         self._decide(command.hook, (sender, self._message),
                      reply_for(command.accepted), command.rejected, accept)
@@ -670,14 +681,15 @@ class Dialogue(object):
         """The data phase is over (``step``: the end of DATA or of the last
         BDAT chunk): the state goes back to after HELO (and AUTH), the next
         message starts afresh."""
-        self.chunk_size = 0
         self._move(step)
         self._new_message()
 
     def _new_message(self):
         previous = self._message
-        self._message = Message(self._peer, smtp_helo=previous.smtp_helo,
-                                username=previous.username, tls=self.tls)
+        message = self._message = Message(self._peer, previous.smtp_helo,
+                                          username=previous.username)
+        if self.tls is not None:
+            message.tls = self.tls
 
     def smtp_rset(self, command, arguments):
         self._move(command.name)

@@ -44,6 +44,7 @@ class Message(object):
         self.msg_data = msg_data
         self.username = username
         self.tls = tls
+        #: (a new dict is set for every MAIL FROM with parameters)
         self.mail_options = {}
         self.unvalidated_input = {}
 
