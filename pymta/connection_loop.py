@@ -272,7 +272,8 @@ def serve_connection(connection, remote_address, instances, settings,
         if on_session_end is not None:
             on_session_end()
         if goodbye is not None:
-            say_goodbye(connection, hostname, goodbye)
+            say_goodbye(connection, hostname, goodbye,
+                        'ENHANCEDSTATUSCODES' in settings.extensions)
             close_connection(connection, True, drain=True)
         else:
             close_connection(connection, graceful)

@@ -51,7 +51,8 @@ from .commands import CARRY_OCTETS, COMMANDS, EXTENSIONS, \
 from .compat import b64decode, basestring, wire_bytes
 from .decisions import as_policy_decision
 from .model import Message, Peer
-from .replies import printable, reply_for
+from .replies import SYNTAX_ERROR_CODE, enhanced_reply_for, printable, \
+    reply_for, with_enhanced_code
 from .states import CHUNK_DATA, COMMAND_LINE, INTERNAL_STEPS, \
     SKIPPED_CHUNK, build_state_machine, reader_of
 from .validation import SMTPCommandArgumentsSchema, chunk_size_of, \
@@ -124,6 +125,9 @@ class Dialogue(object):
     chunk_size = 0
     chunk_is_last = False
     chunk_number = 0
+    #: the default replies (with ENHANCEDSTATUSCODES: with their codes)
+    _reply_for = staticmethod(reply_for)
+    _enhanced_codes = False
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
@@ -138,6 +142,9 @@ class Dialogue(object):
             self.extensions = frozenset(extensions)
             self._schemas = self.__class__._schemas_for(self.extensions)
             self._commands_off = _commands_off(self.extensions)
+            if 'ENHANCEDSTATUSCODES' in self.extensions:
+                self._reply_for = enhanced_reply_for
+                self._enhanced_codes = True
         if require_tls is not None:
             self._auth_needs_tls = require_tls in ('auth', 'all')
             self._mail_needs_tls = require_tls == 'all'
@@ -202,12 +209,12 @@ class Dialogue(object):
             self._move('GREET')
         try:
             self._decide('accept_new_connection', (self._peer,),
-                         reply_for('greeting', host=self.hostname,
+                         self._reply_for('greeting', host=self.hostname,
                                    ip=remote_ip),
                          'service_unavailable', greet,
                          close_if_rejected=True)
         except _ServerFault:
-            self._send(reply_for('internal_error'))
+            self._send(self._reply_for('internal_error'))
             self.close()
 
     def command(self, smtp_command, data=None):
@@ -240,7 +247,8 @@ class Dialogue(object):
                     'esmtp': self.state.is_set('esmtp')})
             except InvalidDataError as e:
                 # (pycerberus' texts quote the arguments)
-                self.reply(501, printable(e.msg()))
+                self.reply(501, self._enhanced(501, printable(e.msg()),
+                                               SYNTAX_ERROR_CODE))
                 self._skip_octets_of(name, data)
                 return
         if command.verb != 'AUTH':
@@ -249,7 +257,7 @@ class Dialogue(object):
         try:
             getattr(self, command.handler)(command, arguments)
         except _ServerFault:
-            self._send(reply_for('internal_error'))
+            self._send(self._reply_for('internal_error'))
             if self.reader is not CHUNK_DATA:
                 self._skip_octets_of(name, data)
 
@@ -278,7 +286,7 @@ class Dialogue(object):
         size = self.chunk_size
         self.chunk_size = 0
         self._move('CHUNK')
-        self._send(reply_for('chunk_ok', octets=size))
+        self._send(self._reply_for('chunk_ok', octets=size))
 
     def chunk_skipped(self):
         """The octets of a refused BDAT were read: read as the state says
@@ -292,7 +300,7 @@ class Dialogue(object):
         552."""
         self.chunk_size = 0
         self._end_transaction('LAST_CHUNK')
-        self._send(reply_for('message_too_big'))
+        self._send(self._reply_for('message_too_big'))
 
     def message(self, msg_data, step='MSGDATA'):
         """The end of the message data: ``msg_data`` is the message text
@@ -306,28 +314,28 @@ class Dialogue(object):
             is_too_big = _is_longer_than(msg_data, self._max_message_size())
         except _ServerFault:
             self._end_transaction(step)
-            self._send(reply_for('internal_error'))
+            self._send(self._reply_for('internal_error'))
             return
         if is_too_big:
             # (data handed in directly; on the wire the reader stops it)
             self._end_transaction(step)
-            self._send(reply_for('message_too_big'))
+            self._send(self._reply_for('message_too_big'))
             return
         message = self._message
         message.msg_data = msg_data
         self._end_transaction(step)
         try:
             self._decide('accept_msgdata', (msg_data, message),
-                         reply_for('ok'), 'content_not_acceptable',
+                         self._reply_for('ok'), 'content_not_acceptable',
                          lambda: self._deliver(message))
         except _ServerFault:
-            self._send(reply_for('internal_error'))
+            self._send(self._reply_for('internal_error'))
 
     def message_too_big(self):
         """The message data was larger than the maximum message size: the
         transaction ends with a 552."""
         self._end_transaction()
-        self._send(reply_for('message_too_big'))
+        self._send(self._reply_for('message_too_big'))
 
     def auth_line(self, line):
         """One line of an AUTH LOGIN exchange: the base64 user name or
@@ -339,43 +347,43 @@ class Dialogue(object):
         token = line.strip()
         if token == '*' and in_exchange:
             self._move('CANCEL')
-            self._send(reply_for('auth_cancelled'))
+            self._send(self._reply_for('auth_cancelled'))
             return
         try:
             value = b64decode(token)
         except ValueError:
             if in_exchange:
                 self._move('CANCEL')
-            self.reply(501, 'Garbled data sent')
+            self._send(self._reply_for('garbled'))
             return
         if not in_exchange:
-            self._send(reply_for('auth_not_in_progress'))
+            self._send(self._reply_for('auth_not_in_progress'))
             return
         if state == 'auth_login_username':
             self._auth_username = value
             self._move('USERNAME')
-            self._send(reply_for('auth_password_prompt'))
+            self._send(self._reply_for('auth_password_prompt'))
             return
         username, self._auth_username = self._auth_username, None
         try:
             is_valid = self._check_credentials(username, value)
         except _ServerFault:
             self._move('CANCEL')
-            self._send(reply_for('internal_error'))
+            self._send(self._reply_for('internal_error'))
             return
         if is_valid:
             self._move('CREDENTIALS_OK')
             self._message.username = username
-            self._send(reply_for('auth_ok'))
+            self._send(self._reply_for('auth_ok'))
         else:
             self._move('CREDENTIALS_BAD')
-            self._send(_AUTH_FAILED)
+            self._send(self._reply_for('auth_failed'))
 
     def line_too_long(self):
         """The client sent a line over the limit: 500; an AUTH LOGIN
         exchange cannot go on without it (the client may start AUTH
         again)."""
-        self.reply(*reply_for('line_too_long'))
+        self.reply(*self._reply_for('line_too_long'))
         self.cancel_auth_login()
 
     def cancel_auth_login(self):
@@ -390,7 +398,8 @@ class Dialogue(object):
         self.replies.append((code, text))
         if code in _ERROR_CODES:
             self._count_error()
-        elif code == 535 and text == _AUTH_FAILED[1]:
+        elif code == 535 and text is not None and \
+                text.endswith(_AUTH_FAILED[1]):
             self._count_auth_failure()
 
     def multiline_reply(self, code, lines):
@@ -419,13 +428,20 @@ class Dialogue(object):
         reader."""
         self.reader = self.state.move(step)
 
+    def _enhanced(self, code, text, enhanced_code):
+        """``text`` with ``enhanced_code`` where ENHANCEDSTATUSCODES is
+        on."""
+        if not self._enhanced_codes:
+            return text
+        return with_enhanced_code(code, text, enhanced_code)
+
     def _count_error(self):
         """An error reply was sent (every one passes here): enforce
         ``max_errors``."""
         self._errors += 1
         if self._max_errors is not None and \
                 self._errors >= self._max_errors and not self.is_closed:
-            self._send(reply_for('too_many_errors', host=self.hostname))
+            self._send(self._reply_for('too_many_errors', host=self.hostname))
             self.close()
 
     def _count_auth_failure(self):
@@ -435,7 +451,7 @@ class Dialogue(object):
         if self._max_auth_failures is not None and \
                 self._auth_failures >= self._max_auth_failures and \
                 not self.is_closed:
-            self._send(reply_for('too_many_auth_failures',
+            self._send(self._reply_for('too_many_auth_failures',
                                  host=self.hostname))
             self.close()
 
@@ -531,8 +547,11 @@ class Dialogue(object):
                     if decision.use_custom_reply() else accepted
         else:
             reply = decision.get_custom_reply() \
-                if decision.use_custom_reply() else reply_for(rejected)
+                if decision.use_custom_reply() else self._reply_for(rejected)
         if reply is not None:
+            if self._enhanced_codes and decision.use_custom_reply() and \
+                    reply is decision.get_custom_reply():
+                reply = (reply[0], with_enhanced_code(*reply))
             self._send(reply)
         if decision.close_connection_after_response() or \
                 (close_if_rejected and not is_accepted):
@@ -546,7 +565,7 @@ class Dialogue(object):
             self._message.smtp_helo = helo
             self._move(command.name)
         self._decide(command.hook, (helo, self._message),
-                     reply_for(command.accepted, host=self.hostname),
+                     self._reply_for(command.accepted, host=self.hostname),
                      command.rejected, accept)
 
     def smtp_ehlo(self, command, arguments):
@@ -563,16 +582,16 @@ class Dialogue(object):
             self._message.smtp_helo = helo
             self._move(command.name)
         self._decide(command.hook, (helo, self._message),
-                     (reply_for(command.accepted)[0], lines),
+                     (self._reply_for(command.accepted)[0], lines),
                      command.rejected, accept)
 
     def _auth_refused(self):
         """AUTH cannot be: the 535 or 538 sent; else False."""
         if self._auth_needs_tls and self.tls is None:
-            self._send(reply_for('auth_needs_tls'))
+            self._send(self._reply_for('auth_needs_tls'))
             return True
         if self._authenticator is None:
-            self._send(reply_for('auth_not_available'))
+            self._send(self._reply_for('auth_not_available'))
             return True
         return False
 
@@ -583,12 +602,12 @@ class Dialogue(object):
 
         def authenticate():
             if not self._check_credentials(username, password):
-                return _AUTH_FAILED
+                return self._reply_for('auth_failed')
             self._move(command.name)
             self._message.username = username
             return None
         self._decide(command.hook, (username, password, self._message),
-                     reply_for(command.accepted), command.rejected,
+                     self._reply_for(command.accepted), command.rejected,
                      authenticate)
 
     def smtp_auth_login(self, command, arguments):
@@ -606,7 +625,7 @@ class Dialogue(object):
         prompt = 'auth_username_prompt' if username is None \
             else 'auth_password_prompt'
         self._decide(command.hook, (username, self._message),
-                     reply_for(prompt), command.rejected, start_exchange)
+                     self._reply_for(prompt), command.rejected, start_exchange)
 
     def _check_credentials(self, username, password):
         try:
@@ -618,13 +637,13 @@ class Dialogue(object):
 
     def smtp_mail_from(self, command, arguments):
         if self._mail_needs_tls and self.tls is None:
-            self._send(reply_for('mail_needs_tls'))
+            self._send(self._reply_for('mail_needs_tls'))
             return
         size = arguments.get('size')
         if size is not None:
             max_size = self._max_message_size()
             if max_size is not None and size > max_size:
-                self._send(reply_for('message_too_big'))
+                self._send(self._reply_for('message_too_big'))
                 return
         sender = arguments['email']
 
@@ -636,7 +655,7 @@ class Dialogue(object):
                     if name != 'email' and value is not None)
             self._move(command.name)
         self._decide(command.hook, (sender, self._message),
-                     reply_for(command.accepted), command.rejected, accept)
+                     self._reply_for(command.accepted), command.rejected, accept)
 
     def smtp_rcpt_to(self, command, arguments):
         recipient = arguments['email']
@@ -645,7 +664,7 @@ class Dialogue(object):
             self._message.smtp_to.append(recipient)
             self._move(command.name)
         self._decide(command.hook, (recipient, self._message),
-                     reply_for(command.accepted), command.rejected, accept)
+                     self._reply_for(command.accepted), command.rejected, accept)
 
     def smtp_bdat(self, command, arguments):
         size, last = arguments['size'], arguments['last']
@@ -666,7 +685,7 @@ class Dialogue(object):
 
     def smtp_data(self, command, arguments):
         self._decide(command.hook, (self._message,),
-                     reply_for(command.accepted), command.rejected,
+                     self._reply_for(command.accepted), command.rejected,
                      lambda: self._move(command.name))
 
     def _deliver(self, message):
@@ -694,23 +713,24 @@ class Dialogue(object):
     def smtp_rset(self, command, arguments):
         self._move(command.name)
         self._new_message()
-        self._send(reply_for(command.accepted))
+        self._send(self._reply_for(command.accepted))
 
     def smtp_noop(self, command, arguments):
-        self._send(reply_for(command.accepted))
+        self._send(self._reply_for(command.accepted))
 
     def smtp_help(self, command, argument):
-        code, first_line = reply_for(command.accepted)
+        code, first_line = self._reply_for(command.accepted)
         verb = (argument or '').strip().upper()
         verbs = verbs_with(self.extensions)
         if verb in verbs:
-            self.reply(code, usage_of(verb))
+            self.reply(code, self._enhanced(code, usage_of(verb), '2.0.0'))
             return
-        self.multiline_reply(code, [first_line, ' '.join(verbs)])
+        self.multiline_reply(code, [first_line, self._enhanced(
+            code, ' '.join(verbs), '2.0.0')])
 
     def smtp_starttls(self, command, arguments):
         self._decide(command.hook, (self._message,),
-                     reply_for(command.accepted), command.rejected,
+                     self._reply_for(command.accepted), command.rejected,
                      lambda: self._move(command.name))
 
     def tls_started(self, version, cipher):
@@ -722,22 +742,22 @@ class Dialogue(object):
         self._message = Message(self._peer, tls=self.tls)
 
     def smtp_quit(self, command, arguments):
-        self._send(reply_for(command.accepted, host=self.hostname))
+        self._send(self._reply_for(command.accepted, host=self.hostname))
         self.close()
 
     # --- errors -----------------------------------------------------------
     def _reply_to_unknown_command(self, smtp_command, name):
         verb = name.split()[0] if name else ''
         if verb == 'AUTH' and name != 'AUTH':
-            self._send(reply_for('auth_unknown_mechanism'))
+            self._send(self._reply_for('auth_unknown_mechanism'))
         elif verb in VERBS_WITH_KEYWORD:
-            self._send(reply_for('syntax_usage', command=usage_of(verb)))
+            self._send(self._reply_for('syntax_usage', command=usage_of(verb)))
         else:
-            self._send(reply_for('unknown_command',
+            self._send(self._reply_for('unknown_command',
                                  command=printable(smtp_command)))
 
     def _reply_not_allowed(self, smtp_command):
-        code, text = reply_for('not_allowed', command=printable(smtp_command))
+        code, text = self._reply_for('not_allowed', command=printable(smtp_command))
         allowed = sorted(self.get_all_allowed_smtp_commands())
         if allowed:
             text += ', expected one of ' + ', '.join(allowed)

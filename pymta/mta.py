@@ -161,7 +161,8 @@ class PythonMTA(object):
       by default (with all off every reply is the historical one):
       ``'PIPELINING'`` (RFC 2920), ``'8BITMIME'`` (RFC 6152: ``BODY=7BIT``
       or ``BODY=8BITMIME`` on MAIL FROM, recorded in the message's
-      ``mail_options``), ``'CHUNKING'`` (RFC 3030: ``BDAT <size>
+      ``mail_options``), ``'ENHANCEDSTATUSCODES'`` (RFC 2034: replies
+      with their RFC 3463 codes), ``'CHUNKING'`` (RFC 3030: ``BDAT <size>
       [LAST]``). (STARTTLS comes with ``tls``.)
 
     Once ``serve_forever()`` listens:

@@ -51,6 +51,7 @@ REPLIES = {
     'not_allowed': (503, 'Command "%(command)s" is not allowed here'),
     'line_too_long': (500, 'Line too long'),
     'syntax_usage': (501, 'Syntax: %(command)s'),
+    'garbled': (501, 'Garbled data sent'),
     # sent by the server loop (pymta.connection_loop) before it disconnects
     # a client
     'shutting_down': (421, '%(host)s Service not available, closing '
@@ -64,6 +65,72 @@ REPLIES = {
     'too_many_auth_failures': (421, '4.7.0 %(host)s Error: too many '
                                     'authentication failures'),
 }
+
+
+#: ENHANCEDSTATUSCODES (RFC 2034, codes of RFC 3463): the enhanced code of
+#: each reply (none for the greeting, EHLO, HELO and 3xx replies, as RFC
+#: 2034 says; the texts of the 421 4.7.0 and the 530/538 carry theirs)
+ENHANCED_CODES = {
+    'service_unavailable': '5.3.2',
+    'administrative_prohibition': '5.7.1',
+    'relay_not_permitted': '5.7.1',
+    'content_not_acceptable': '5.6.0',
+    'ok': '2.0.0',
+    'reset_ok': '2.0.0',
+    'help': '2.0.0',
+    'closing': '2.0.0',
+    'message_too_big': '5.3.4',
+    'auth_not_available': '5.5.1',
+    'auth_ok': '2.7.0',
+    'auth_failed': '5.7.8',
+    'auth_cancelled': '5.0.0',
+    'auth_not_in_progress': '5.5.1',
+    'auth_unknown_mechanism': '5.5.4',
+    'ready_for_tls': '2.0.0',
+    'tls_not_available': '4.7.0',
+    'chunk_ok': '2.0.0',
+    'internal_error': '4.3.0',
+    'unknown_command': '5.5.1',
+    'not_allowed': '5.5.1',
+    'line_too_long': '5.5.2',
+    'syntax_usage': '5.5.4',
+    'garbled': '5.5.2',
+    'shutting_down': '4.3.2',
+    'idle_timeout': '4.4.2',
+    'too_busy': '4.3.2',
+}
+
+#: the enhanced code of a 501 for a bad argument (pycerberus' texts)
+SYNTAX_ERROR_CODE = '5.5.4'
+
+_ENHANCED_CODE = re.compile(r'^[245]\.[0-9]{1,3}\.[0-9]{1,3}( |$)')
+
+
+def with_enhanced_code(code, text, enhanced_code=None):
+    """``text`` (one line or a list of lines) with ``enhanced_code`` in
+    front of each line (default: ``<class>.0.0`` of ``code``), unless it
+    starts with one already; 3xx replies carry none."""
+    if code // 100 == 3:
+        return text
+    if enhanced_code is None:
+        enhanced_code = '%d.0.0' % (code // 100)
+    if text is None or isinstance(text, basestring):
+        if text is None:
+            return enhanced_code
+        if _ENHANCED_CODE.match(text):
+            return text
+        return '%s %s' % (enhanced_code, text)
+    return [with_enhanced_code(code, line, enhanced_code) for line in text]
+
+
+def enhanced_reply_for(name, **values):
+    """``reply_for`` with the reply's enhanced code (ENHANCEDSTATUSCODES
+    on)."""
+    code, text = reply_for(name, **values)
+    enhanced_code = ENHANCED_CODES.get(name)
+    if enhanced_code is None:
+        return code, text
+    return code, with_enhanced_code(code, text, enhanced_code)
 
 
 def reply_line(code, text):

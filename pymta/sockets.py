@@ -12,7 +12,7 @@ import errno
 import socket
 
 from .fdwait import _errno_of
-from .replies import reply_bytes, reply_for
+from .replies import enhanced_reply_for, reply_bytes, reply_for
 
 try:
     import fcntl
@@ -81,10 +81,12 @@ def has_nodelay(connection):
         return False
 
 
-def say_goodbye(connection, hostname, reply_name):
+def say_goodbye(connection, hostname, reply_name, enhanced=False):
     """Send the last reply ``reply_name`` (a 421) without waiting for the
-    client (best effort)."""
-    code, text = reply_for(reply_name, host=hostname)
+    client (best effort); ``enhanced``: with its enhanced status code
+    (ENHANCEDSTATUSCODES)."""
+    code, text = (enhanced_reply_for if enhanced else reply_for)(
+        reply_name, host=hostname)
     try:
         connection.send(reply_bytes(code, text), DONTWAIT)
     except (IOError, OSError):

@@ -127,8 +127,9 @@ class WorkerPool(object):
 
     def _turn_away(self):
         try:
-            address = turn_away_connection(self.listen_socket,
-                                           self.mta.primary_hostname)
+            address = turn_away_connection(
+                self.listen_socket, self.mta.primary_hostname,
+                'ENHANCEDSTATUSCODES' in getattr(self.mta, 'extensions', ()))
         except (IOError, OSError) as e:
             # (e.g. EMFILE: the connection stays pending; looking again at
             # once would spin)
@@ -274,7 +275,7 @@ class WorkerPool(object):
                 pass
 
 
-def turn_away_connection(listen_socket, hostname):
+def turn_away_connection(listen_socket, hostname, enhanced=False):
     """Accept one connection from the (non-blocking) ``listen_socket``,
     answer it ``421 <hostname> Service too busy ...`` and close it (the
     fork path's parent, while every worker is busy). Returns the client's
@@ -291,7 +292,7 @@ def turn_away_connection(listen_socket, hostname):
              address[1])
     if not DONTWAIT:
         connection.setblocking(False)
-    say_goodbye(connection, hostname, 'too_busy')
+    say_goodbye(connection, hostname, 'too_busy', enhanced)
     close_connection(connection, True, drain=True)
     return address
 

@@ -631,6 +631,101 @@ class ExtensionsTest(unittest.TestCase):
         """)
 
 
+class EnhancedStatusCodesTest(unittest.TestCase):
+    """ENHANCEDSTATUSCODES (RFC 2034, RFC 3463): every reply but the
+    greeting, HELO/EHLO and 3xx with its enhanced code."""
+
+    def test_the_replies_of_a_dialogue(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-ENHANCEDSTATUSCODES
+            S: 250-CHUNKING
+            S: 250 HELP
+            C: FNORD
+            S: 500 5.5.1 unrecognized command "FNORD"
+            C: DATA
+            S: 503 5.5.1 Command "DATA" is not allowed here, expected one of AUTH LOGIN, AUTH PLAIN, HELP, MAIL FROM, NOOP, QUIT, RSET
+            C: MAIL FROM:<a@example.com> SIZE=x
+            S: 501 5.5.4 Invalid size: Please enter a number.
+            C: MAIL <a@example.com>
+            S: 501 5.5.4 Syntax: MAIL FROM:<address> [SIZE=<octets>]
+            C: MAIL FROM:<a@example.com>
+            S: 250 2.0.0 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 2.0.0 OK
+            C: BDAT 5
+            C: abc
+            S: 250 2.0.0 5 octets received
+            C: RSET
+            S: 250 2.0.0 Reset OK
+            C: NOOP
+            S: 250 2.0.0 OK
+            C: HELP
+            S: 214-2.0.0 Commands supported
+            S: 214 2.0.0 AUTH BDAT DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET
+            C: HELP mail
+            S: 214 2.0.0 MAIL FROM:<address> [SIZE=<octets>]
+            C: AUTH PLAIN """ + b64('\0foo\0foo') + """
+            S: 535 5.5.1 AUTH not available
+            C: MAIL FROM:<a@example.com>
+            S: 250 2.0.0 OK
+            C: RCPT TO:<b@example.com>
+            S: 250 2.0.0 OK
+            C: DATA
+            S: """ + START_DATA + """
+            C: .
+            S: 250 2.0.0 OK
+            C: QUIT
+            S: 221 2.0.0 localhost closing connection
+        """, extensions=['ENHANCEDSTATUSCODES', 'CHUNKING'])
+
+    def test_auth_and_a_policys_own_replies(self):
+        smtp = converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-ENHANCEDSTATUSCODES
+            S: 250 HELP
+            C: AUTH PLAIN """ + b64('\0foo\0bar') + """
+            S: 535 5.7.8 Bad username or password
+            C: AUTH LOGIN
+            S: 334 VXNlcm5hbWU6
+            C: ***
+            S: 501 5.5.2 Garbled data sent
+            C: AUTH PLAIN """ + b64('\0foo\0foo') + """
+            S: 235 2.7.0 Authentication successful
+            C: MAIL FROM:<a@example.com>
+            S: 250 2.0.0 OK
+            C: RCPT TO:<b@example.com>
+            S: 553-5.0.0 no
+            S: 553 5.0.0 not you
+            C: RCPT TO:<c@example.com>
+            S: 550 5.1.1 unknown user
+        """, extensions=['ENHANCEDSTATUSCODES'], max_auth_failures=2,
+            authenticator=DummyAuthenticator(),
+            policy=_Recipients({'b@example.com': (553, ['no', 'not you']),
+                                'c@example.com': (550, '5.1.1 unknown user')}))
+        self.assertFalse(smtp.closing)
+
+
+class _Recipients(IMTAPolicy):
+    """Refuses the recipients of ``replies`` with their replies."""
+
+    def __init__(self, replies):
+        IMTAPolicy.__init__(self)
+        self.replies = replies
+
+    def ehlo_lines(self, peer):
+        return []
+
+    def accept_rcpt_to(self, recipient, message):
+        if recipient in self.replies:
+            return False, self.replies[recipient]
+        return True
+
+
 class ChunkingTest(unittest.TestCase):
     """CHUNKING (RFC 3030) in the core: BDAT <size> [LAST]."""
 

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
 """The opt-in SMTP extensions over real sockets (issue 13): PIPELINING
-(RFC 2920), 8BITMIME (RFC 6152) and CHUNKING (RFC 3030), with smtplib and a
-raw client, on the
+(RFC 2920), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034) and
+CHUNKING (RFC 3030), with smtplib and a raw client, on the
 serial path and (in the fork environments) the fork path; off, nothing
 changes."""
 
@@ -77,6 +77,21 @@ class ExtensionsTest(ServerTestCase):
         self.assertEqual(70000 + 4, len(message.msg_data), repr(message.msg_data[-12:]))
         self.assertTrue(message.msg_data.endswith('x\n.\n\x00'))
 
+    def test_enhanced_status_codes_with_smtplib(self):
+        server = self.start_server(self.use_multiprocessing,
+                                   extensions=['ENHANCEDSTATUSCODES'],
+                                   session_timeout=0.5)
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertTrue(client.has_extn('enhancedstatuscodes'))
+        self.assertEqual((250, b'2.0.0 OK'), client.docmd('NOOP'))
+        self.assertEqual((550, b'5.7.1 relay not permitted'),
+                         client.docmd('MAIL', 'FROM:<a@example.com>') and
+                         client.docmd('RCPT', 'TO:<bad@example.com>'))
+        # (then the idle time out: the 421 carries its code too)
+        client.sock.settimeout(TIMEOUT)
+        self.assertTrue(client.getreply()[1].startswith(b'4.4.2 '))
+
     def test_off_by_default(self):
         server = self.start_server(self.use_multiprocessing)
         client = self.smtp(server)
@@ -84,6 +99,8 @@ class ExtensionsTest(ServerTestCase):
         self.assertFalse(client.has_extn('8bitmime'))
         self.assertFalse(client.has_extn('pipelining'))
         self.assertFalse(client.has_extn('chunking'))
+        self.assertFalse(client.has_extn('enhancedstatuscodes'))
+        self.assertEqual((250, b'OK'), client.docmd('NOOP'))
         self.assertEqual((500, b'unrecognized command "BDAT"'),
                          client.docmd('BDAT', '0 LAST'))
         self.assertEqual((501, b'Invalid extension: "BODY=8BITMIME"'),
