@@ -56,7 +56,7 @@ from .replies import SYNTAX_ERROR_CODE, enhanced_reply_for, printable, \
 from .states import CHUNK_DATA, COMMAND_LINE, INTERNAL_STEPS, \
     SKIPPED_CHUNK, build_state_machine, reader_of
 from .validation import SMTPCommandArgumentsSchema, chunk_size_of, \
-    mail_from_schema
+    mail_from_schema, rcpt_to_schema
 
 
 __all__ = ['Dialogue', 'MESSAGE_ACCEPTED']
@@ -177,6 +177,7 @@ class Dialogue(object):
         if schemas is None:
             schemas = dict(cls._schemas)
             schemas['MAIL FROM'] = mail_from_schema(extensions)
+            schemas['RCPT TO'] = rcpt_to_schema(extensions)
             by_extensions[extensions] = schemas
         return schemas
 
@@ -662,6 +663,12 @@ class Dialogue(object):
 
         def accept():
             self._message.smtp_to.append(recipient)
+            if len(arguments) > 1:
+                options = dict((name, value)
+                               for name, value in arguments.items()
+                               if name != 'email' and value is not None)
+                if options:
+                    self._message.rcpt_options[recipient] = options
             self._move(command.name)
         self._decide(command.hook, (recipient, self._message),
                      self._reply_for(command.accepted), command.rejected, accept)

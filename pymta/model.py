@@ -46,6 +46,7 @@ class Message(object):
         self.tls = tls
         #: (a new dict is set for every MAIL FROM with parameters)
         self.mail_options = {}
+        self.rcpt_options = {}
         self.unvalidated_input = {}
 
     def __repr__(self):

@@ -162,8 +162,10 @@ class PythonMTA(object):
       ``'PIPELINING'`` (RFC 2920), ``'8BITMIME'`` (RFC 6152: ``BODY=7BIT``
       or ``BODY=8BITMIME`` on MAIL FROM, recorded in the message's
       ``mail_options``), ``'ENHANCEDSTATUSCODES'`` (RFC 2034: replies
-      with their RFC 3463 codes), ``'CHUNKING'`` (RFC 3030: ``BDAT <size>
-      [LAST]``). (STARTTLS comes with ``tls``.)
+      with their RFC 3463 codes), ``'DSN'`` (RFC 3461: ``RET``/``ENVID``
+      on MAIL FROM, ``NOTIFY``/``ORCPT`` on RCPT TO, validated and recorded
+      in ``mail_options``/``rcpt_options``), ``'CHUNKING'`` (RFC 3030:
+      ``BDAT <size> [LAST]``). (STARTTLS comes with ``tls``.)
 
     Once ``serve_forever()`` listens:
 

@@ -259,17 +259,9 @@ class _SizeValidator(IntegerValidator):
         return super(_SizeValidator, self).convert(value, context)
 
 
-class MailFromSchema(SMTPCommandArgumentsSchema):
-    """MAIL FROM: an address (``<>`` allowed), then ESMTP extensions
-    ``KEY=VALUE`` (ESMTP only; keys case-insensitive). ``SIZE`` is known;
-    register more with ``add(name, validator)``."""
-
-    email = SMTPEmailValidator(allow_null_path=True)
-    size = _SizeValidator(min=1, required=False, messages={
-        'invalid_number': 'Invalid size: Please enter a number.',
-        'too_low': 'Invalid size: Must be %(min)d or greater.',
-    })
-    parameter_order = ('email',)
+class _ParametersMixin(object):
+    """An address, then ESMTP parameters ``KEY=VALUE`` (ESMTP only; keys
+    case-insensitive), each a field of the schema."""
 
     def messages(self):
         return {
@@ -305,6 +297,19 @@ class MailFromSchema(SMTPCommandArgumentsSchema):
         return names, values
 
 
+class MailFromSchema(_ParametersMixin, SMTPCommandArgumentsSchema):
+    """MAIL FROM: an address (``<>`` allowed), then ESMTP extensions
+    ``KEY=VALUE`` (ESMTP only; keys case-insensitive). ``SIZE`` is known;
+    register more with ``add(name, validator)``."""
+
+    email = SMTPEmailValidator(allow_null_path=True)
+    size = _SizeValidator(min=1, required=False, messages={
+        'invalid_number': 'Invalid size: Please enter a number.',
+        'too_low': 'Invalid size: Must be %(min)d or greater.',
+    })
+    parameter_order = ('email',)
+
+
 class BodyValidator(Validator):
     """``BODY=`` of MAIL FROM (8BITMIME, RFC 6152): ``7BIT`` or
     ``8BITMIME``, any case; returned upper case. Registered on the MAIL FROM
@@ -326,13 +331,105 @@ class BodyValidator(Validator):
         return body
 
 
+class _ChoiceValidator(Validator):
+    """One of ``choices`` (any case), returned upper case; optional."""
+
+    exception_if_invalid = True
+
+    def __init__(self, name, choices, **kwargs):
+        self._name = name
+        self._choices = choices
+        kwargs.setdefault('required', False)
+        super(_ChoiceValidator, self).__init__(**kwargs)
+
+    def messages(self):
+        return {'invalid_choice': 'Invalid %(name)s: "%(given)s" (%(choices)s)'}
+
+    def convert(self, value, context):
+        choice = value.upper()
+        if choice not in self._choices:
+            self.raise_error('invalid_choice', value, context, name=self._name,
+                             choices=' or '.join(self._choices), given=value)
+        return choice
+
+
+_XTEXT = re.compile(r'^(?:[!-*,-<>-~]|\+[0-9A-F]{2})+$')
+
+
+class _XtextValidator(Validator):
+    """An xtext (RFC 3461 section 4: printable ASCII, ``+`` and ``=`` as
+    ``+XX``) of at most ``max_length`` characters, returned as sent;
+    optional. ``prefix``: ORCPT's ``<address type>;``."""
+
+    exception_if_invalid = True
+
+    def __init__(self, name, max_length, prefix=False, **kwargs):
+        self._name = name
+        self._max_length = max_length
+        self._prefix = prefix
+        kwargs.setdefault('required', False)
+        super(_XtextValidator, self).__init__(**kwargs)
+
+    def messages(self):
+        return {'invalid_xtext': 'Invalid %(name)s: "%(given)s"'}
+
+    def convert(self, value, context):
+        text = value
+        if self._prefix:
+            address_type, _, text = value.partition(';')
+            if not address_type or not _:
+                self.raise_error('invalid_xtext', value, context,
+                                 name=self._name, given=value)
+        if len(value) > self._max_length or _XTEXT.match(text) is None:
+            self.raise_error('invalid_xtext', value, context, name=self._name,
+                             given=value)
+        return value
+
+
+class _NotifyValidator(Validator):
+    """NOTIFY (RFC 3461): ``NEVER``, or one or more of ``SUCCESS``,
+    ``FAILURE``, ``DELAY`` separated by commas (any case); returned as a
+    tuple, upper case; optional."""
+
+    exception_if_invalid = True
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault('required', False)
+        super(_NotifyValidator, self).__init__(**kwargs)
+
+    def messages(self):
+        return {'invalid_notify': 'Invalid NOTIFY: "%(given)s"'}
+
+    def convert(self, value, context):
+        words = tuple(value.upper().split(','))
+        if words != ('NEVER',) and (
+                not words or len(set(words)) != len(words) or
+                set(words) - set(['SUCCESS', 'FAILURE', 'DELAY'])):
+            self.raise_error('invalid_notify', value, context, given=value)
+        return words
+
+
 def mail_from_schema(extensions):
     """A ``MailFromSchema`` that knows the MAIL FROM parameters of
     ``extensions`` (names of SMTP extensions that are on): ``BODY`` with
-    ``8BITMIME``."""
+    ``8BITMIME``, ``RET`` and ``ENVID`` with ``DSN``."""
     schema = MailFromSchema()
     if '8BITMIME' in extensions:
         schema.add('body', BodyValidator())
+    if 'DSN' in extensions:
+        schema.add('ret', _ChoiceValidator('RET', ('FULL', 'HDRS')))
+        schema.add('envid', _XtextValidator('ENVID', 100))
+    return schema
+
+
+def rcpt_to_schema(extensions):
+    """The RCPT TO schema where ``extensions`` are on: with ``DSN`` it
+    takes ``NOTIFY`` and ``ORCPT`` (ESMTP only)."""
+    if 'DSN' not in extensions:
+        return RcptToSchema()
+    schema = _RcptToWithParametersSchema()
+    schema.add('notify', _NotifyValidator())
+    schema.add('orcpt', _XtextValidator('ORCPT', 500, prefix=True))
     return schema
 
 
@@ -394,6 +491,15 @@ def chunk_size_of(argument):
 
 class RcptToSchema(SMTPCommandArgumentsSchema):
     """RCPT TO: exactly one address (``<postmaster>`` needs no domain)."""
+
+    email = SMTPEmailValidator(allow_postmaster=True)
+    parameter_order = ('email',)
+
+
+class _RcptToWithParametersSchema(_ParametersMixin,
+                                  SMTPCommandArgumentsSchema):
+    """RCPT TO with ``KEY=VALUE`` parameters after the address (DSN), read
+    as MAIL FROM's are."""
 
     email = SMTPEmailValidator(allow_postmaster=True)
     parameter_order = ('email',)

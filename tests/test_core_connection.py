@@ -726,6 +726,57 @@ class _Recipients(IMTAPolicy):
         return True
 
 
+class DSNTest(unittest.TestCase):
+    """DSN (RFC 3461): the parameters are validated and recorded, so a test
+    can check what its code asked for."""
+
+    def test_parameters_are_validated_and_recorded(self):
+        deliverer = RecordingDeliverer()
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-DSN
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com> RET=ALL
+            S: 501 Invalid RET: "ALL" (FULL or HDRS)
+            C: MAIL FROM:<a@example.com> RET=hdrs ENVID=QQ314159
+            S: 250 OK
+            C: RCPT TO:<b@example.com> NOTIFY=NEVER,DELAY
+            S: 501 Invalid NOTIFY: "NEVER,DELAY"
+            C: RCPT TO:<b@example.com> NOTIFY=success,failure ORCPT=rfc822;b+2Bx@example.com
+            S: 250 OK
+            C: RCPT TO:<c@example.com>
+            S: 250 OK
+            C: RCPT TO:<d@example.com> ORCPT=rfc822
+            S: 501 Invalid ORCPT: "rfc822"
+            C: DATA
+            S: """ + START_DATA + """
+            C: .
+            S: 250 OK
+        """, deliverer=deliverer, extensions=['DSN'])
+        [message] = deliverer.messages
+        self.assertEqual({'ret': 'HDRS', 'envid': 'QQ314159'}, message.mail_options)
+        self.assertEqual({'b@example.com': {'notify': ('SUCCESS', 'FAILURE'),
+                                            'orcpt': 'rfc822;b+2Bx@example.com'}},
+                         message.rcpt_options)
+        self.assertEqual(['b@example.com', 'c@example.com'], message.smtp_to)
+
+    def test_off_the_parameters_are_refused_as_before(self):
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250 HELP
+            C: MAIL FROM:<a@example.com> RET=FULL
+            S: 501 Invalid extension: "RET=FULL"
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<b@example.com> NOTIFY=NEVER
+            S: 501 Syntactically invalid argument(s) 'NOTIFY=NEVER'
+        """)
+
+
 class ChunkingTest(unittest.TestCase):
     """CHUNKING (RFC 3030) in the core: BDAT <size> [LAST]."""
 

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
 """The opt-in SMTP extensions over real sockets (issue 13): PIPELINING
-(RFC 2920), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034) and
-CHUNKING (RFC 3030), with smtplib and a raw client, on the
+(RFC 2920), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034), DSN
+(RFC 3461) and CHUNKING (RFC 3030), with smtplib and a raw client, on the
 serial path and (in the fork environments) the fork path; off, nothing
 changes."""
 
@@ -92,6 +92,24 @@ class ExtensionsTest(ServerTestCase):
         client.sock.settimeout(TIMEOUT)
         self.assertTrue(client.getreply()[1].startswith(b'4.4.2 '))
 
+    def test_dsn_with_smtplib(self):
+        server = self.start_server(self.use_multiprocessing,
+                                   extensions=['DSN'])
+        client = self.smtp(server)
+        client.ehlo('client.example.com')
+        self.assertTrue(client.has_extn('dsn'))
+        client.sendmail('a@example.com', ['b@example.com', 'c@example.com'],
+                        b'Subject: dsn\r\n\r\nx\r\n',
+                        mail_options=['RET=HDRS', 'ENVID=QQ1'],
+                        rcpt_options=['NOTIFY=SUCCESS,FAILURE'])
+        client.quit()
+        [message] = server.messages()
+        self.assertEqual('HDRS', message.mail_options['ret'])
+        self.assertEqual('QQ1', message.mail_options['envid'])
+        self.assertEqual(dict((address, {'notify': ('SUCCESS', 'FAILURE')})
+                              for address in ('b@example.com', 'c@example.com')),
+                         message.rcpt_options)
+
     def test_off_by_default(self):
         server = self.start_server(self.use_multiprocessing)
         client = self.smtp(server)
@@ -100,6 +118,7 @@ class ExtensionsTest(ServerTestCase):
         self.assertFalse(client.has_extn('pipelining'))
         self.assertFalse(client.has_extn('chunking'))
         self.assertFalse(client.has_extn('enhancedstatuscodes'))
+        self.assertFalse(client.has_extn('dsn'))
         self.assertEqual((250, b'OK'), client.docmd('NOOP'))
         self.assertEqual((500, b'unrecognized command "BDAT"'),
                          client.docmd('BDAT', '0 LAST'))
