@@ -106,12 +106,13 @@ COMMANDS = dict((command.name, command) for command in (
 #: the SMTP extensions pymta knows (each off unless the server switches it
 #: on), in the order EHLO lists them: PIPELINING (RFC 2920: nothing to do
 #: but say so: replies to a pipelined group go out together), 8BITMIME
-#: (RFC 6152: BODY= on MAIL FROM), ENHANCEDSTATUSCODES (RFC 2034: every
-#: reply but the greeting, HELO/EHLO and 3xx with its code of RFC 3463),
-#: DSN (RFC 3461: RET and ENVID on MAIL FROM, NOTIFY and ORCPT on RCPT TO),
+#: (RFC 6152: BODY= on MAIL FROM), SMTPUTF8 (RFC 6531: UTF-8 addresses
+#: after MAIL FROM ... SMTPUTF8; brings 8BITMIME), ENHANCEDSTATUSCODES
+#: (RFC 2034: every reply but the greeting, HELO/EHLO and 3xx with its code
+#: of RFC 3463), DSN (RFC 3461: RET and ENVID on MAIL FROM, NOTIFY and ORCPT on RCPT TO),
 #: CHUNKING (RFC 3030: BDAT), STARTTLS (RFC 3207: the command)
-EXTENSIONS = ('PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES', 'DSN',
-              'CHUNKING', 'STARTTLS')
+EXTENSIONS = ('PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES',
+              'DSN', 'CHUNKING', 'STARTTLS')
 
 #: commands followed by octets that are not commands, as many as their
 #: argument starts with: read (and thrown away) whatever the reply

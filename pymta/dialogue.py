@@ -117,6 +117,7 @@ class Dialogue(object):
                               if command.extension is not None)
     _auth_needs_tls = False
     _mail_needs_tls = False
+    _smtputf8 = False
     #: None, or for TLS ``{'version': ..., 'cipher': ...}``
     tls = None
     #: the octets of the BDAT chunk to read now (reader CHUNK_DATA or
@@ -139,6 +140,10 @@ class Dialogue(object):
         self._max_errors = max_errors
         self._max_auth_failures = max_auth_failures
         if extensions:
+            if 'SMTPUTF8' in extensions:
+                # (RFC 6531: a server with SMTPUTF8 has 8BITMIME too)
+                extensions = set(extensions) | set(['8BITMIME'])
+                self._smtputf8 = True
             self.extensions = frozenset(extensions)
             self._schemas = self.__class__._schemas_for(self.extensions)
             self._commands_off = _commands_off(self.extensions)
@@ -244,8 +249,10 @@ class Dialogue(object):
             arguments = {}
         else:
             try:
-                arguments = schema.process(data, context={
-                    'esmtp': self.state.is_set('esmtp')})
+                context = {'esmtp': self.state.is_set('esmtp')}
+                if self._smtputf8:
+                    context['smtputf8'] = self._utf8_addresses(name, data)
+                arguments = schema.process(data, context=context)
             except InvalidDataError as e:
                 # (pycerberus' texts quote the arguments)
                 self.reply(501, self._enhanced(501, printable(e.msg()),
@@ -261,6 +268,16 @@ class Dialogue(object):
             self._send(self._reply_for('internal_error'))
             if self.reader is not CHUNK_DATA:
                 self._skip_octets_of(name, data)
+
+    def _utf8_addresses(self, name, data):
+        """May the addresses of this MAIL FROM or RCPT TO be UTF-8
+        (SMTPUTF8: MAIL FROM says so with the keyword SMTPUTF8, for the
+        whole transaction)?"""
+        if name == 'MAIL FROM':
+            return 'SMTPUTF8' in (data or '').upper().split()[1:]
+        if name == 'RCPT TO':
+            return bool(self._message.mail_options.get('smtputf8'))
+        return False
 
     def _skip_octets_of(self, name, data):
         """A refused command that octets follow (BDAT): read and throw

@@ -161,7 +161,9 @@ class PythonMTA(object):
       by default (with all off every reply is the historical one):
       ``'PIPELINING'`` (RFC 2920), ``'8BITMIME'`` (RFC 6152: ``BODY=7BIT``
       or ``BODY=8BITMIME`` on MAIL FROM, recorded in the message's
-      ``mail_options``), ``'ENHANCEDSTATUSCODES'`` (RFC 2034: replies
+      ``mail_options``), ``'SMTPUTF8'`` (RFC 6531: UTF-8 addresses after
+      ``MAIL FROM:<...> SMTPUTF8``; brings 8BITMIME),
+      ``'ENHANCEDSTATUSCODES'`` (RFC 2034: replies
       with their RFC 3463 codes), ``'DSN'`` (RFC 3461: ``RET``/``ENVID``
       on MAIL FROM, ``NOTIFY``/``ORCPT`` on RCPT TO, validated and recorded
       in ``mail_options``/``rcpt_options``), ``'CHUNKING'`` (RFC 3030:

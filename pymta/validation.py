@@ -38,6 +38,8 @@ _INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
 _DIGITS = re.compile(r'^-?[0-9]+$')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
 _INVALID_DOMAIN_CHARACTER = re.compile(r'[^a-zA-Z0-9.\-]')
+# with SMTPUTF8 (RFC 6531) a domain may also hold characters above 127
+_INVALID_UTF8_DOMAIN_CHARACTER = re.compile(r'[\x00-\x2c/:-@\[-`{-\x7f]')
 
 GARBLED = 'Garbled data sent'
 
@@ -209,7 +211,10 @@ class SMTPEmailValidator(EmailAddressValidator):
             self.raise_error('trailing_dot', domain, context, domain=domain)
         if '..' in domain:
             self.raise_error('double_dot', domain, context, domain=domain)
-        match = _INVALID_DOMAIN_CHARACTER.search(domain)
+        invalid = _INVALID_UTF8_DOMAIN_CHARACTER \
+            if context and context.get('smtputf8') else \
+            _INVALID_DOMAIN_CHARACTER
+        match = invalid.search(domain)
         if match is not None:
             self.raise_error(
                 'invalid_domain_character', domain, context,
@@ -279,15 +284,20 @@ class _ParametersMixin(object):
             return parameter_names, arguments
         extensions = arguments[1:]
         all_extensions = ' '.join(extensions)
-        if [token for token in extensions if '=' not in token]:
+        known = self.fieldvalidators()
+        if [token for token in extensions if '=' not in token and
+                not getattr(known.get(token.lower()), 'is_keyword', False)]:
             self.raise_error('invalid_arguments', all_extensions, context,
                              arguments=all_extensions)
         if not (context or {}).get('esmtp', False):
             self.raise_error('no_extensions', all_extensions, context)
         names, values = list(parameter_names), [arguments[0]]
-        known = self.fieldvalidators()
         for token in extensions:
-            key, extension_value = token.split('=', 1)
+            if '=' in token:
+                key, extension_value = token.split('=', 1)
+            else:
+                # (a keyword without a value: SMTPUTF8)
+                key, extension_value = token, token
             name = key.lower()
             if name not in known or name in parameter_names:
                 self.raise_error('invalid_extension', all_extensions, context,
@@ -409,13 +419,31 @@ class _NotifyValidator(Validator):
         return words
 
 
+class _KeywordValidator(Validator):
+    """A parameter that is a keyword without a value (``SMTPUTF8``): True
+    when given, else None."""
+
+    exception_if_invalid = True
+    is_keyword = True
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault('required', False)
+        super(_KeywordValidator, self).__init__(**kwargs)
+
+    def convert(self, value, context):
+        return True
+
+
 def mail_from_schema(extensions):
     """A ``MailFromSchema`` that knows the MAIL FROM parameters of
     ``extensions`` (names of SMTP extensions that are on): ``BODY`` with
-    ``8BITMIME``, ``RET`` and ``ENVID`` with ``DSN``."""
+    ``8BITMIME``, ``RET`` and ``ENVID`` with ``DSN``, the keyword
+    ``SMTPUTF8`` with ``SMTPUTF8``."""
     schema = MailFromSchema()
     if '8BITMIME' in extensions:
         schema.add('body', BodyValidator())
+    if 'SMTPUTF8' in extensions:
+        schema.add('smtputf8', _KeywordValidator())
     if 'DSN' in extensions:
         schema.add('ret', _ChoiceValidator('RET', ('FULL', 'HDRS')))
         schema.add('envid', _XtextValidator('ENVID', 100))

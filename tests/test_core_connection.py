@@ -726,6 +726,43 @@ class _Recipients(IMTAPolicy):
         return True
 
 
+class SMTPUTF8Test(unittest.TestCase):
+    """SMTPUTF8 (RFC 6531): UTF-8 addresses once MAIL FROM says SMTPUTF8."""
+
+    def test_utf8_addresses_with_the_keyword_only(self):
+        deliverer = RecordingDeliverer()
+        converse(self, (u"""
+            S: 220 localhost Hello 127.0.0.1
+            C: EHLO client
+            S: 250-localhost
+            S: 250-8BITMIME
+            S: 250-SMTPUTF8
+            S: 250 HELP
+            C: MAIL FROM:<j\xf6rg@ex\xe4mple.com>
+            S: 501 Invalid character "\\xc3\\xa4" in domain "ex\\xc3\\xa4mple.com".
+            C: MAIL FROM:<j\xf6rg@ex\xe4mple.com> SMTPUTF8 BODY=8BITMIME
+            S: 250 OK
+            C: RCPT TO:<\u8a66\u9a13@\u4f8b\u3048.jp>
+            S: 250 OK
+            C: DATA
+            S: """ + START_DATA + u"""
+            C: Subject: gr\xfc\xdfe
+            C: .
+            S: 250 OK
+            C: MAIL FROM:<a@example.com>
+            S: 250 OK
+            C: RCPT TO:<\u8a66@\u4f8b.jp>
+            S: 501 Invalid character "\\xe4\\xbe\\x8b" in domain "\\xe4\\xbe\\x8b.jp".
+        """).encode('utf-8').decode('latin-1'), deliverer=deliverer,
+            extensions=['SMTPUTF8'])
+        [message] = deliverer.messages
+        self.assertEqual({'smtputf8': True, 'body': '8BITMIME'},
+                         message.mail_options)
+        from pymta.compat import wire_bytes
+        self.assertEqual(u'\u8a66\u9a13@\u4f8b\u3048.jp'.encode('utf-8'),
+                         wire_bytes(message.smtp_to[0]))
+
+
 class DSNTest(unittest.TestCase):
     """DSN (RFC 3461): the parameters are validated and recorded, so a test
     can check what its code asked for."""

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
 """The opt-in SMTP extensions over real sockets (issue 13): PIPELINING
-(RFC 2920), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034), DSN
-(RFC 3461) and CHUNKING (RFC 3030), with smtplib and a raw client, on the
+(RFC 2920), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), ENHANCEDSTATUSCODES
+(RFC 2034), DSN (RFC 3461) and CHUNKING (RFC 3030), with smtplib and a raw client, on the
 serial path and (in the fork environments) the fork path; off, nothing
 changes."""
 
@@ -110,6 +110,26 @@ class ExtensionsTest(ServerTestCase):
                               for address in ('b@example.com', 'c@example.com')),
                          message.rcpt_options)
 
+    def test_smtputf8_with_send_message(self):
+        if not hasattr(smtplib.SMTP, 'send_message'):
+            self.skipTest('Python 2.7: smtplib has no send_message '
+                          '(test_core_connection sends UTF-8 addresses)')
+        from email.message import EmailMessage
+        server = self.start_server(self.use_multiprocessing,
+                                   extensions=['SMTPUTF8'])
+        client = self.smtp(server)
+        message = EmailMessage()
+        message['From'] = u'J\xf6rg <j\xf6rg@ex\xe4mple.com>'
+        message['To'] = u'\u8a66\u9a13@\u4f8b\u3048.jp'
+        message['Subject'] = u'gr\xfc\xdfe'
+        message.set_content(u'Hall\xf6chen')
+        client.send_message(message)
+        client.quit()
+        [received] = server.messages()
+        self.assertEqual(u'j\xf6rg@ex\xe4mple.com', received.smtp_from)
+        self.assertEqual([u'\u8a66\u9a13@\u4f8b\u3048.jp'], received.smtp_to)
+        self.assertTrue(received.mail_options['smtputf8'])
+
     def test_off_by_default(self):
         server = self.start_server(self.use_multiprocessing)
         client = self.smtp(server)
@@ -119,6 +139,7 @@ class ExtensionsTest(ServerTestCase):
         self.assertFalse(client.has_extn('chunking'))
         self.assertFalse(client.has_extn('enhancedstatuscodes'))
         self.assertFalse(client.has_extn('dsn'))
+        self.assertFalse(client.has_extn('smtputf8'))
         self.assertEqual((250, b'OK'), client.docmd('NOOP'))
         self.assertEqual((500, b'unrecognized command "BDAT"'),
                          client.docmd('BDAT', '0 LAST'))
