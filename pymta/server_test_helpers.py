@@ -141,11 +141,14 @@ class SMTPTestHelper(object):
     Attributes: ``hostname`` (``'localhost'``), ``listen_port`` (the port to
     bind, 0 for a free one; after ``start_mta()`` the port actually
     listening), ``deliverer`` (the class ``BlackholeDeliverer``), ``mta`` and
-    ``mta_thread``."""
+    ``mta_thread``. ``server_options`` go to the server (``PythonMTA``'s
+    keyword arguments: ``tls=``, ``extensions=``, ...)."""
 
-    def __init__(self, policy_class=IMTAPolicy, authenticator_class=None):
+    def __init__(self, policy_class=IMTAPolicy, authenticator_class=None,
+                 **server_options):
         self.policy_class = policy_class
         self.authenticator_class = authenticator_class
+        self.server_options = server_options
         self.hostname = 'localhost'
         self.listen_port = 0
         self.deliverer = BlackholeDeliverer
@@ -158,7 +161,8 @@ class SMTPTestHelper(object):
         server has served a connection when this returns."""
         self.mta = DebuggingMTA(self.hostname, self.listen_port,
                                 self.deliverer, self.policy_class,
-                                self.authenticator_class)
+                                self.authenticator_class,
+                                **self.server_options)
         self.mta_thread = _start_server(self.mta, wait_until_ready)
         self.listen_port = self.mta.port
         return (self.hostname, self.listen_port)

@@ -257,6 +257,25 @@ class TLSTest(ServerTestCase):
         self.assertEqual('joe', message.username)
 
 
+class TestHelperTLSTest(unittest.TestCase):
+    def test_the_test_helper_takes_the_server_options(self):
+        from pymta.test_util import SMTPTestHelper
+        helper = SMTPTestHelper(tls=_Certificate.get(),
+                                extensions=['ENHANCEDSTATUSCODES'])
+        hostname, port = helper.start_mta()
+        self.addCleanup(helper.stop_mta)
+        client = smtplib.SMTP('127.0.0.1', port, timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        client.ehlo('client.example.com')
+        starttls(client)
+        client.ehlo('client.example.com')
+        self.assertEqual((250, b'2.0.0 OK'), client.docmd('NOOP'))
+        client.sendmail('a@example.com', ['b@example.com'], MESSAGE)
+        client.quit()
+        message = helper.get_received_messages().get(timeout=TIMEOUT)
+        self.assertTrue(message.tls['version'].startswith('TLS'))
+
+
 class TLSOptionsTest(unittest.TestCase):
     def test_require_tls_needs_tls_and_a_known_value(self):
         from pymta.mta import PythonMTA
