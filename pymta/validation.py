@@ -320,36 +320,24 @@ class MailFromSchema(_ParametersMixin, SMTPCommandArgumentsSchema):
     parameter_order = ('email',)
 
 
-class BodyValidator(Validator):
-    """``BODY=`` of MAIL FROM (8BITMIME, RFC 6152): ``7BIT`` or
-    ``8BITMIME``, any case; returned upper case. Registered on the MAIL FROM
-    schema only where the server has 8BITMIME on."""
+class _OptionalParameter(Validator):
+    """An optional ESMTP parameter of MAIL FROM or RCPT TO: missing is
+    None; a bad value raises (pycerberus' 501 text)."""
 
     exception_if_invalid = True
 
     def __init__(self, **kwargs):
         kwargs.setdefault('required', False)
-        super(BodyValidator, self).__init__(**kwargs)
-
-    def messages(self):
-        return {'invalid_body': 'Invalid BODY: "%(body)s" (7BIT or 8BITMIME)'}
-
-    def convert(self, value, context):
-        body = value.upper()
-        if body not in ('7BIT', '8BITMIME'):
-            self.raise_error('invalid_body', value, context, body=value)
-        return body
+        super(_OptionalParameter, self).__init__(**kwargs)
 
 
-class _ChoiceValidator(Validator):
-    """One of ``choices`` (any case), returned upper case; optional."""
-
-    exception_if_invalid = True
+class _ChoiceValidator(_OptionalParameter):
+    """One of ``choices`` (any case), returned upper case: ``BODY=``
+    (8BITMIME, RFC 6152), ``RET=`` (DSN)."""
 
     def __init__(self, name, choices, **kwargs):
         self._name = name
         self._choices = choices
-        kwargs.setdefault('required', False)
         super(_ChoiceValidator, self).__init__(**kwargs)
 
     def messages(self):
@@ -366,18 +354,15 @@ class _ChoiceValidator(Validator):
 _XTEXT = re.compile(r'^(?:[!-*,-<>-~]|\+[0-9A-F]{2})+$')
 
 
-class _XtextValidator(Validator):
+class _XtextValidator(_OptionalParameter):
     """An xtext (RFC 3461 section 4: printable ASCII, ``+`` and ``=`` as
     ``+XX``) of at most ``max_length`` characters, returned as sent;
     optional. ``prefix``: ORCPT's ``<address type>;``."""
-
-    exception_if_invalid = True
 
     def __init__(self, name, max_length, prefix=False, **kwargs):
         self._name = name
         self._max_length = max_length
         self._prefix = prefix
-        kwargs.setdefault('required', False)
         super(_XtextValidator, self).__init__(**kwargs)
 
     def messages(self):
@@ -396,16 +381,10 @@ class _XtextValidator(Validator):
         return value
 
 
-class _NotifyValidator(Validator):
+class _NotifyValidator(_OptionalParameter):
     """NOTIFY (RFC 3461): ``NEVER``, or one or more of ``SUCCESS``,
     ``FAILURE``, ``DELAY`` separated by commas (any case); returned as a
-    tuple, upper case; optional."""
-
-    exception_if_invalid = True
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault('required', False)
-        super(_NotifyValidator, self).__init__(**kwargs)
+    tuple, upper case."""
 
     def messages(self):
         return {'invalid_notify': 'Invalid NOTIFY: "%(given)s"'}
@@ -419,16 +398,11 @@ class _NotifyValidator(Validator):
         return words
 
 
-class _KeywordValidator(Validator):
+class _KeywordValidator(_OptionalParameter):
     """A parameter that is a keyword without a value (``SMTPUTF8``): True
     when given, else None."""
 
-    exception_if_invalid = True
     is_keyword = True
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault('required', False)
-        super(_KeywordValidator, self).__init__(**kwargs)
 
     def convert(self, value, context):
         return True
@@ -441,7 +415,7 @@ def mail_from_schema(extensions):
     ``SMTPUTF8`` with ``SMTPUTF8``."""
     schema = MailFromSchema()
     if '8BITMIME' in extensions:
-        schema.add('body', BodyValidator())
+        schema.add('body', _ChoiceValidator('BODY', ('7BIT', '8BITMIME')))
     if 'SMTPUTF8' in extensions:
         schema.add('smtputf8', _KeywordValidator())
     if 'DSN' in extensions:
@@ -473,15 +447,9 @@ class _ChunkSizeValidator(IntegerValidator):
         return super(_ChunkSizeValidator, self).convert(value, context)
 
 
-class _LastValidator(Validator):
+class _LastValidator(_OptionalParameter):
     """The ``LAST`` of the last BDAT chunk (any case): True; none:
     False."""
-
-    exception_if_invalid = True
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault('required', False)
-        super(_LastValidator, self).__init__(**kwargs)
 
     def messages(self):
         return {'not_last': 'Invalid argument: "%(argument)s" (LAST or '
