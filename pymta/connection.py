@@ -73,7 +73,6 @@ class SMTPConnection(object):
                                  max_auth_failures=max_auth_failures,
                                  extensions=extensions,
                                  require_tls=require_tls)
-        self._default_max_message_size = default_max_message_size
         #: the limit on message data
         self.max_message_size = default_max_message_size
         self._partial_line = b''
@@ -97,7 +96,8 @@ class SMTPConnection(object):
     @property
     def reader(self):
         """How the next input is read (``pymta.states``: ``COMMAND_LINE``,
-        ``MESSAGE_DATA``, ``AUTH_LINE``)."""
+        ``MESSAGE_DATA``, ``AUTH_LINE``, ``CHUNK_DATA``, ``SKIPPED_CHUNK``,
+        ``TLS_HANDSHAKE``)."""
         return self.dialogue.reader
 
     def take_events(self):
