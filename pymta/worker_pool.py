@@ -127,9 +127,13 @@ class WorkerPool(object):
 
     def _turn_away(self):
         try:
+            mta = self.mta
             address = turn_away_connection(
-                self.listen_socket, self.mta.primary_hostname,
-                'ENHANCEDSTATUSCODES' in getattr(self.mta, 'extensions', ()))
+                self.listen_socket, mta.primary_hostname,
+                'ENHANCEDSTATUSCODES' in getattr(mta, 'extensions', ()),
+                # (an implicit-TLS client reads no reply in the clear)
+                silently=bool(getattr(mta, 'implicit_tls', False) and
+                              getattr(mta, 'tls', None) is not None))
         except (IOError, OSError) as e:
             # (e.g. EMFILE: the connection stays pending; looking again at
             # once would spin)
@@ -275,12 +279,15 @@ class WorkerPool(object):
                 pass
 
 
-def turn_away_connection(listen_socket, hostname, enhanced=False):
+def turn_away_connection(listen_socket, hostname, enhanced=False,
+                         silently=False):
     """Accept one connection from the (non-blocking) ``listen_socket``,
     answer it ``421 <hostname> Service too busy ...`` and close it (the
     fork path's parent, while every worker is busy). Returns the client's
     address, or None if there was no connection to take (a worker took
-    it). Other errors of ``accept()`` are raised."""
+    it). Other errors of ``accept()`` are raised. ``enhanced``: the 421 with
+    its enhanced status code; ``silently``: close without it (implicit
+    TLS: the client expects a handshake, not text)."""
     try:
         connection, address = listen_socket.accept()
     except (IOError, OSError) as e:
@@ -292,6 +299,9 @@ def turn_away_connection(listen_socket, hostname, enhanced=False):
              address[1])
     if not DONTWAIT:
         connection.setblocking(False)
+    if silently:
+        close_connection(connection, False)
+        return address
     say_goodbye(connection, hostname, 'too_busy', enhanced)
     close_connection(connection, True, drain=True)
     return address

@@ -35,6 +35,24 @@ class TurnAwayTest(unittest.TestCase):
                          b'closing transmission channel\r\n',
                          read_to_eof(client))
 
+    def test_with_its_enhanced_code_or_silently(self):
+        for options, expected in (
+                ({'enhanced': True},
+                 b'421 4.3.2 mx.example Service too busy, try again later; '
+                 b'closing transmission channel\r\n'),
+                ({'silently': True}, b'')):
+            client = socket.create_connection(self.listener.getsockname(), 5)
+            self.addCleanup(client.close)
+            wait_for([self.listener.fileno()], (), 5)
+            self.assertTrue(turn_away_connection(self.listener, 'mx.example',
+                                                 **options))
+            client.settimeout(5)
+            try:
+                data = read_to_eof(client)
+            except (IOError, OSError):      # (a reset is closed too)
+                data = b''
+            self.assertEqual(expected, data)
+
     def test_no_client_waiting(self):
         self.assertEqual(None, turn_away_connection(self.listener, 'x'))
 
