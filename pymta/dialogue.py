@@ -73,6 +73,10 @@ _ERROR_CODES = (500, 501, 503, 504)
 # The reply that counts as an AUTH failure (``max_auth_failures``).
 _AUTH_FAILED = reply_for('auth_failed')
 _AUTH_LOGIN_STATES = ('auth_login_username', 'auth_login_password')
+# (RFC 2034: the greeting and the replies to HELO/EHLO carry no enhanced
+# code, a policy's own as little as the default ones)
+_WITHOUT_ENHANCED_CODES = ('accept_new_connection', 'accept_helo',
+                           'accept_ehlo')
 
 
 class _ServerFault(Exception):
@@ -567,7 +571,8 @@ class Dialogue(object):
             reply = decision.get_custom_reply() \
                 if decision.use_custom_reply() else self._reply_for(rejected)
         if reply is not None:
-            if self._enhanced_codes and decision.use_custom_reply() and \
+            if self._enhanced_codes and hook not in _WITHOUT_ENHANCED_CODES \
+                    and decision.use_custom_reply() and \
                     reply is decision.get_custom_reply():
                 reply = (reply[0], with_enhanced_code(*reply))
             self._send(reply)

@@ -710,6 +710,22 @@ class EnhancedStatusCodesTest(unittest.TestCase):
         self.assertFalse(smtp.closing)
 
 
+class EnhancedStatusCodesGreetingTest(unittest.TestCase):
+    def test_no_code_for_a_policys_greeting_or_helo_reply(self):
+        converse(self, """
+            S: 554 go away
+        """, extensions=['ENHANCEDSTATUSCODES'],
+            policy=_Policy(accept_new_connection=(False, (554, 'go away'))))
+        converse(self, """
+            S: 220 localhost Hello 127.0.0.1
+            C: HELO client
+            S: 250 welcome
+            C: NOOP
+            S: 250 2.0.0 OK
+        """, extensions=['ENHANCEDSTATUSCODES'],
+            policy=_Policy(accept_helo=(True, (250, 'welcome'))))
+
+
 class _Recipients(IMTAPolicy):
     """Refuses the recipients of ``replies`` with their replies."""
 

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Issue 11 (hardening): a property test of the sans-I/O core.
+"""Issue 11 (hardening), issue 13 (the extensions): a property test of the
+sans-I/O core.
 
 Random sequences of commands (valid and invalid verbs, random arguments,
 random octets with NUL, 8-bit, CR and LF, message data, AUTH LOGIN
@@ -14,6 +15,11 @@ authenticator and the error and size limits on. Whatever arrives:
 - nothing is written after the connection was closed;
 - every line is printable ASCII (but the policy's custom texts, which are
   sent as the policy wrote them).
+
+A second test feeds the same and the extensions' commands (BDAT chunks of
+every size, STARTTLS with commands behind it, the MAIL and RCPT parameters
+of 8BITMIME, SMTPUTF8 and DSN) to an SMTPConnection with a random set of
+extensions on and a random ``require_tls``, driven as the server drives it.
 
 Short by default (a few hundred examples, derandomized: the same every
 run); ``PYMTA_FUZZ_EXAMPLES=1000000`` makes a long (random) run.
@@ -41,6 +47,7 @@ EXAMPLES = int(LONG_RUN_EXAMPLES or 300)
 
 _REPLY_LINE = re.compile(r'^([2-5][0-9][0-9])([ -])([\x20-\x7e]*)$')
 _ANY_REPLY_LINE = re.compile(r'^([2-5][0-9][0-9])([ -])([^\r\n]*)$')
+_ENHANCED_PREFIX = re.compile(r'^[245]\.[0-9]+\.[0-9]+ ')
 
 #: the policy's custom texts (one has a TAB: sent as the policy wrote it)
 CUSTOM_TEXT = 'custom\treply'
@@ -52,7 +59,8 @@ DECISIONS = ('accept', 'accept', 'accept', 'none', 'reject', 'custom',
              'not_a_decision')
 POLICY_METHODS = ('accept_new_connection', 'accept_helo', 'accept_ehlo',
                   'accept_auth_plain', 'accept_auth_login', 'accept_from',
-                  'accept_rcpt_to', 'accept_data', 'accept_msgdata')
+                  'accept_rcpt_to', 'accept_data', 'accept_msgdata',
+                  'accept_starttls')
 
 
 class FuzzPolicy(IMTAPolicy):
@@ -116,6 +124,9 @@ class FuzzPolicy(IMTAPolicy):
     def accept_msgdata(self, msgdata, message):
         return self._decide('accept_msgdata')
 
+    def accept_starttls(self, message):
+        return self._decide('accept_starttls')
+
 
 class UserIsPassword(object):
     def authenticate(self, username, password, peer):
@@ -135,7 +146,8 @@ def check_wire(channel):
         match = _ANY_REPLY_LINE.match(line)
         assert match is not None, repr(line)
         code, separator, rest = match.groups()
-        if rest not in CUSTOM_TEXTS:
+        # (with ENHANCEDSTATUSCODES a custom text follows the code)
+        if _ENHANCED_PREFIX.sub('', rest) not in CUSTOM_TEXTS:
             assert _REPLY_LINE.match(line) is not None, repr(line)
         if continuation_code is not None:
             assert code == continuation_code, (continuation_code, line)
@@ -231,6 +243,24 @@ if given is not None:
         st.binary(max_size=40),
         st.sampled_from([b'x' * 2100 + b'\r\n', b'y' * 5000,
                          b'AUTH LOGIN\r\n', b'\r\n', b'.\r\n']))
+    # the extensions' commands and parameters (issue 13)
+    EXTENSION_PIECES = st.one_of(
+        st.sampled_from([
+            b'EHLO x\r\nMAIL FROM:<a@b.com>\r\nRCPT TO:<c@d.com>\r\n',
+            b'BDAT 5\r\nabcde', b'BDAT 0\r\n', b'BDAT 0 LAST\r\n',
+            b'BDAT 3 LAST\r\n.\r\n', b'BDAT 7 last\r\n\x00\r\n.\r\n\xff',
+            b'BDAT\r\n', b'BDAT x\r\n', b'BDAT 4 FIRST\r\nQUIT', b'BDAT 99\r\n',
+            b'BDAT -1\r\n', b'BDAT 2 LAST x\r\nab', b'STARTTLS\r\n',
+            b'STARTTLS x\r\n', b'STARTTLS\r\nMAIL FROM:<evil@b.com>\r\n',
+            b'MAIL FROM:<a@b.com> BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x\r\n',
+            b'MAIL FROM:<j\xc3\xb6rg@\xc3\xa4.com> SMTPUTF8\r\n',
+            b'MAIL FROM:<a@b.com> BODY=9BIT RET=ALL SMTPUTF8=1\r\n',
+            b'RCPT TO:<c@d.com> NOTIFY=NEVER ORCPT=rfc822;x@y\r\n',
+            b'RCPT TO:<c@\xc3\xa4.com> NOTIFY=SUCCESS,NEVER ORCPT=;\r\n']),
+        st.builds(lambda size, last, body: (
+            b'BDAT ' + str(size).encode('ascii') + (b' LAST' if last else b'') +
+            b'\r\n' + body), st.integers(0, 40), st.booleans(),
+            st.binary(max_size=40)))
     POLICIES = st.one_of(
         st.none(),
         st.builds(FuzzPolicy,
@@ -277,6 +307,38 @@ def run_session(pieces, split_points, policy, authenticator, limits):
     return channel
 
 
+def run_connection(pieces, split_points, policy, authenticator, limits,
+                   extensions):
+    """The same through an SMTPConnection with ``extensions`` on, driven as
+    the server drives it (a TLS handshake that always succeeds); returns a
+    channel holding what was sent."""
+    from pymta.connection import SMTPConnection
+    from pymta.states import TLS_HANDSHAKE
+    channel = RecordingChannel(fail_after_close=True)
+    connection = SMTPConnection(RecordingDeliverer(), policy=policy,
+                                authenticator=authenticator,
+                                extensions=extensions, **limits)
+    connection.start('127.0.0.1', 4567)
+
+    def send():
+        octets = connection.data_to_send()
+        if octets:
+            channel.write(octets)
+        if connection.closing and not channel.closed:
+            channel.close()
+        if connection.reader is TLS_HANDSHAKE and not connection.closing:
+            connection.tls_started('TLSv1.3', 'TLS_AES_128_GCM_SHA256')
+    send()
+    data = b''.join(pieces)
+    start = 0
+    for position in sorted(set(p % (len(data) + 1) for p in split_points)) + \
+            [len(data)]:
+        connection.receive_data(data[start:position])
+        start = position
+        send()
+    return channel
+
+
 class CoreFuzzTest(unittest.TestCase):
     if given is None:
         def test_random_dialogues(self):
@@ -301,6 +363,30 @@ class CoreFuzzTest(unittest.TestCase):
             with QuietPymtaLog():
                 channel = run_session(pieces, split_points, policy,
                                       authenticator, limits)
+            check_wire(channel)
+
+    if given is not None:
+        @_SETTINGS
+        @given(pieces=st.lists(st.one_of(PIECES, EXTENSION_PIECES,
+                                         EXTENSION_PIECES), max_size=30),
+               split_points=st.lists(st.integers(0, 100000), max_size=12),
+               policy=POLICIES,
+               authenticator=st.sampled_from([UserIsPassword(), None]),
+               max_errors=st.one_of(st.none(), st.integers(1, 30)),
+               default_max_message_size=st.one_of(st.none(),
+                                                  st.integers(0, 300)),
+               extensions=st.sets(st.sampled_from([
+                   'PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES',
+                   'DSN', 'CHUNKING', 'STARTTLS'])),
+               require_tls=st.sampled_from([None, 'auth', 'all']))
+        def test_random_dialogues_with_the_extensions(
+                self, pieces, split_points, policy, authenticator, max_errors,
+                default_max_message_size, extensions, require_tls):
+            limits = dict(max_errors=max_errors, require_tls=require_tls,
+                          default_max_message_size=default_max_message_size)
+            with QuietPymtaLog():
+                channel = run_connection(pieces, split_points, policy,
+                                         authenticator, limits, extensions)
             check_wire(channel)
 
     def test_check_wire_finds_bad_replies(self):
