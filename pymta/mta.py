@@ -74,6 +74,9 @@ MAX_SESSION_SECONDS = 1800.0
 #: burst stay for the next one within half a minute (starting one costs a
 #: fork), then their memory goes back.
 IDLE_WORKER_SECONDS = 30.0
+#: How long leaving ``with PythonMTA(...)`` waits for the server to stop
+#: (``shutdown_server(timeout_seconds=...)``).
+CONTEXT_STOP_SECONDS = 10.0
 #: Default of ``PythonMTA(default_max_message_size=...)``: 32 MiB.
 DEFAULT_MAX_MESSAGE_SIZE = 32 * 1024 * 1024
 
@@ -169,6 +172,9 @@ class PythonMTA(object):
       in ``mail_options``/``rcpt_options``), ``'CHUNKING'`` (RFC 3030:
       ``BDAT <size> [LAST]``). (STARTTLS comes with ``tls``.)
 
+    ``with PythonMTA(...) as server:`` serves in a background thread for the
+    block (see ``__enter__``).
+
     Once ``serve_forever()`` listens:
 
     * ``port`` is the TCP port actually bound, ``server_address`` the
@@ -242,6 +248,7 @@ class PythonMTA(object):
         self._serving_thread = None
         self._stop_requested = False
         self._wakeup_sender = None
+        self._context_thread = None
         self._grace_seconds = None
 
     # --- public API ----------------------------------------------------------
@@ -334,6 +341,41 @@ class PythonMTA(object):
                 threading.current_thread() is not self._serving_thread:
             self._finished.wait(timeout_seconds)
         return self._finished.is_set()
+
+    def __enter__(self):
+        """``with PythonMTA(...) as server:`` serves in a background
+        thread (``serve_forever()``, the fork path where there is one) and
+        returns once the server listens (``server.port``); raises the error
+        that kept it from listening."""
+        thread = threading.Thread(target=self._serve_in_background,
+                                  name='PythonMTA %s' % (self.bind_port,))
+        thread.daemon = True
+        thread.start()
+        try:
+            self.wait_until_listening()
+        except BaseException:
+            self.shutdown_server(timeout_seconds=CONTEXT_STOP_SECONDS)
+            thread.join(CONTEXT_STOP_SECONDS)
+            raise
+        self._context_thread = thread
+        return self
+
+    def _serve_in_background(self):
+        try:
+            self.serve_forever()
+        except Exception:
+            # (a bind error is the caller's: __enter__ raises it there)
+            if self.bind_error is None:
+                log.exception('serve_forever failed')
+
+    def __exit__(self, *exc_info):
+        """Stop serving (``shutdown_server``) and wait for the serving
+        thread; no worker process, thread or socket is left."""
+        thread, self._context_thread = self._context_thread, None
+        self.shutdown_server(timeout_seconds=CONTEXT_STOP_SECONDS)
+        if thread is not None:
+            thread.join(CONTEXT_STOP_SECONDS)
+        return False
 
     def wait_until_listening(self, timeout=None):
         """Wait until ``serve_forever()`` listens: True once it does, False

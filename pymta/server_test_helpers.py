@@ -176,6 +176,16 @@ class SMTPTestHelper(object):
         """The queue of ``pymta.model.Message`` the server accepted."""
         return self.deliverer.received_messages
 
+    def __enter__(self):
+        """``with SMTPTestHelper() as helper:`` starts the server
+        (``start_mta()``) and stops it at the end of the block."""
+        self.start_mta()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop_mta()
+        return False
+
 
 class SMTPTestCase(AssertionsMixin, unittest.TestCase):
     """A test case with a server (a ``DebuggingMTA`` by default) running in a

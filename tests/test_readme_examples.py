@@ -36,8 +36,13 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(1, len(found), text)
         return found[0]
 
-    def test_there_are_five_examples(self):
-        self.assertEqual(5, len(self.examples))
+    def test_there_are_six_examples(self):
+        self.assertEqual(6, len(self.examples))
+
+    def test_the_context_managers(self):
+        namespace = run_example(self.example_with('with SMTPTestHelper() as'))
+        self.assertEqual(['you@example.com'], namespace['message'].smtp_to)
+        self.assertEqual(250, namespace['code'])
 
     def test_tls(self):
         if not hasattr(smtplib.SMTP, 'send_message'):
