@@ -89,10 +89,6 @@ class _NoTLS(Exception):
     """The TLS handshake before the greeting failed (it was logged)."""
 
 
-def _nothing():
-    return 0
-
-
 def _start_tls(connection, context, waiter, time_limits, stop):
     """The TLS handshake on ``connection`` (see ``pymta.tls.handshake``):
     the ``TLSSocket``, or None (the connection is closed)."""
@@ -167,6 +163,7 @@ def serve_connection(connection, remote_address, instances, settings,
                 not settings.implicit_tls else ()),
             require_tls=settings.require_tls)
         tls_info = None
+        tls = None      # the TLSSocket, once the connection is TLS
         if tls_context is not None and settings.implicit_tls:
             # (RFC 8314: the handshake comes before the greeting)
             tls = _start_tls(connection, tls_context, waiter, time_limits,
@@ -223,8 +220,7 @@ def serve_connection(connection, remote_address, instances, settings,
             if data is None:
                 timeout = time_limits.time_left()
                 readable = []
-                if tls_context is not None and \
-                        getattr(connection, 'pending', _nothing)():
+                if tls is not None and tls.pending():
                     # (decrypted already: poll would not see it)
                     readable = [connection.fileno()]
                 elif timeout is None or timeout > 0:

@@ -321,8 +321,7 @@ class Dialogue(object):
         connection read the whole chunk): the transaction ends with a
         552."""
         self.chunk_size = 0
-        self._end_transaction('LAST_CHUNK')
-        self._send(self._reply_for('message_too_big'))
+        self.message_too_big('LAST_CHUNK')
 
     def message(self, msg_data, step='MSGDATA'):
         """The end of the message data: ``msg_data`` is the message text
@@ -340,8 +339,7 @@ class Dialogue(object):
             return
         if is_too_big:
             # (data handed in directly; on the wire the reader stops it)
-            self._end_transaction(step)
-            self._send(self._reply_for('message_too_big'))
+            self.message_too_big(step)
             return
         message = self._message
         message.msg_data = msg_data
@@ -353,10 +351,11 @@ class Dialogue(object):
         except _ServerFault:
             self._send(self._reply_for('internal_error'))
 
-    def message_too_big(self):
+    def message_too_big(self, step='MSGDATA'):
         """The message data was larger than the maximum message size: the
-        transaction ends with a 552."""
-        self._end_transaction()
+        transaction ends (``step``: DATA's end, or the last BDAT chunk's)
+        with a 552."""
+        self._end_transaction(step)
         self._send(self._reply_for('message_too_big'))
 
     def auth_line(self, line):

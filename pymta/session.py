@@ -97,11 +97,6 @@ class SMTPSession(object):
         password, or ``*`` to cancel)."""
         self._run(self._dialogue.auth_line, line)
 
-    def abort_auth_login(self):
-        """End an AUTH LOGIN exchange without a reply (the parser could not
-        read the client's line and has answered it)."""
-        self._run(self._dialogue.cancel_auth_login)
-
     def input_exceeds_limits(self):
         """The message data was larger than the maximum message size: the
         transaction ends with a 552."""
