@@ -21,7 +21,9 @@ accept loop both run, ``pymta.connection_loop`` for serving one connection):
   the parent keeps open for its siblings.
 * **Serial path** (``serve_forever(use_multiprocessing=False)``, or where
   ``import multiprocessing`` fails): one connection at a time, in the
-  thread that called ``serve_forever``.
+  thread that called ``serve_forever``; with ``threaded=True`` that thread
+  only accepts, and each connection is served in a thread of its own
+  (``pymta.connection_threads``).
 
 ``shutdown_server()`` wakes the serving thread through a socket pair (no
 polling interval, see ``pymta.wakeup``); it may be called from any thread
@@ -42,7 +44,9 @@ import threading
 from .compat import fork_context, import_multiprocessing, new_event
 from .connection import EXTENSIONS
 from .connection_settings import ConnectionSettings
+from .connection_threads import ConnectionThreads
 from .fdwait import _now
+from .mailbox import WAIT_SECONDS, Mailbox
 from .sockets import set_close_on_exec
 from .wakeup import install_signal_wakeup, wakeup_pair
 from .worker import WorkerProcess
@@ -171,6 +175,25 @@ class PythonMTA(object):
       on MAIL FROM, ``NOTIFY``/``ORCPT`` on RCPT TO, validated and recorded
       in ``mail_options``/``rcpt_options``), ``'CHUNKING'`` (RFC 3030:
       ``BDAT <size> [LAST]``). (STARTTLS comes with ``tls``.)
+    * ``collect_messages`` (False): keep every accepted message (after the
+      deliverer took it) in ``messages``, a ``pymta.mailbox.Mailbox`` of
+      this object, on either path: on the fork path each worker hands the
+      message to this process (through a socket pair) before its client
+      gets the 250. For tests: nothing is ever dropped from it (see
+      ``clear_messages``).
+    * ``threaded`` (False): on the serial path, serve each connection in a
+      thread of its own (at most ``max_workers`` at once; then the
+      ``421 ... too busy``), so that one slow or idle client does not hold
+      up the next; the deliverer, policy and authenticator are still one
+      instance each, shared by the threads (so they must be thread-safe).
+      Without it the serial path serves one connection at a time.
+
+    What a policy (deliverer, authenticator) instance sees: on the serial
+    path, threaded or not, one instance serves every connection of one
+    ``serve_forever()`` run, in this process; on the fork path each worker
+    process builds its own and sees only the connections it serves (so
+    counters in a policy count per worker), and attributes it sets are
+    not visible here; use ``collect_messages`` to get the messages back.
 
     ``with PythonMTA(...) as server:`` serves in a background thread for the
     block (see ``__enter__``).
@@ -198,7 +221,8 @@ class PythonMTA(object):
                  max_data_seconds=MAX_DATA_SECONDS,
                  max_session_seconds=MAX_SESSION_SECONDS,
                  idle_worker_seconds=IDLE_WORKER_SECONDS, tls=None,
-                 implicit_tls=False, require_tls=None, extensions=()):
+                 implicit_tls=False, require_tls=None, extensions=(),
+                 collect_messages=False, threaded=False):
         unknown = set(extensions) - set(EXTENSIONS) | \
             (set(['STARTTLS']) & set(extensions))
         if unknown:
@@ -234,6 +258,10 @@ class PythonMTA(object):
         self.implicit_tls = implicit_tls
         self.require_tls = require_tls
         self.extensions = tuple(extensions)
+        self.threaded = threaded
+        #: the accepted messages (a ``Mailbox``) with ``collect_messages``,
+        #: else None
+        self.messages = Mailbox() if collect_messages else None
 
         self.port = None
         self.server_address = None
@@ -377,6 +405,23 @@ class PythonMTA(object):
             thread.join(CONTEXT_STOP_SECONDS)
         return False
 
+    def wait_for_messages(self, count=1, timeout=WAIT_SECONDS):
+        """(``collect_messages=True``) Wait until ``count`` messages
+        arrived (since the last ``clear_messages()``) and return them all;
+        raises ``pymta.mailbox.MessageWaitTimeout`` (an
+        ``AssertionError``) after ``timeout`` seconds."""
+        return self._mailbox().wait_for_messages(count, timeout)
+
+    def clear_messages(self):
+        """(``collect_messages=True``) Forget the messages so far."""
+        self._mailbox().clear()
+
+    def _mailbox(self):
+        if self.messages is None:
+            raise RuntimeError('this server keeps no messages: build it '
+                               'with collect_messages=True')
+        return self.messages
+
     def wait_until_listening(self, timeout=None):
         """Wait until ``serve_forever()`` listens: True once it does, False
         if ``timeout`` seconds passed first; raises the error that kept it
@@ -463,25 +508,46 @@ class PythonMTA(object):
             default_max_message_size=self.default_max_message_size)
 
     def _new_worker(self, listen_socket, settings, spin_seconds=0,
-                    pool_link=None):
+                    pool_link=None, connection_threads=None):
         """The ``WorkerProcess`` of the serial path, or of one worker
-        process of the fork path (``pool_link``)."""
+        process of the fork path (``pool_link``: it collects messages
+        through the link)."""
+        collect = None
+        if self.messages is not None and pool_link is None:
+            collect = self.messages.append
         return WorkerProcess(listen_socket, self.deliverer_class,
                              policy_class=self.policy_class,
                              authenticator_class=self.authenticator_class,
                              settings=settings, spin_seconds=spin_seconds,
-                             pool_link=pool_link)
+                             pool_link=pool_link,
+                             connection_threads=connection_threads,
+                             collect=collect)
 
     def _serve_serially(self, listen_socket, wakeup_receiver, settings):
+        threads = None
+        spin_seconds = self.serial_spin_seconds
+        if self.threaded:
+            threads = ConnectionThreads(self.max_workers, settings)
+            spin_seconds = 0    # (the threads need the CPU)
         worker = self._new_worker(listen_socket, settings,
-                                  spin_seconds=self.serial_spin_seconds)
+                                  spin_seconds=spin_seconds,
+                                  connection_threads=threads)
         worker.build()
         self._set_listening()
-        if not self._stop_requested:
-            # the wake-up socket also wakes this thread for every signal
-            # (see install_signal_wakeup): only the flag means stop
-            worker.accept_loop(wakeup_receiver.fileno(),
-                               is_stopping=lambda: self._stop_requested)
+        try:
+            if not self._stop_requested:
+                # the wake-up socket also wakes this thread for every
+                # signal (see install_signal_wakeup): only the flag means
+                # stop
+                worker.accept_loop(wakeup_receiver.fileno(),
+                                   is_stopping=lambda: self._stop_requested)
+        finally:
+            if threads is not None:
+                grace = self.shutdown_grace_seconds
+                if self._grace_seconds is not None:
+                    grace = self._grace_seconds if grace is None else \
+                        min(grace, self._grace_seconds)
+                threads.stop(grace)
 
     def _install_sigint_handler(self):
         """In the main thread, the first SIGINT (Ctrl-C) shuts the server down

@@ -42,19 +42,22 @@ class PoolLink(object):
     * ``idle_seconds``: after this long without a connection, exit if more
       than ``min_spare`` workers are idle (``WorkerBoard.retire``); None:
       never.
+    * ``message_socket``: this worker's end of its ``message_pipe`` socket
+      pair (``PythonMTA(collect_messages=True)``), or None.
     """
 
     __slots__ = ('lifeline_fd', 'status_fd', 'board', 'slot', 'inherited',
-                 'idle_seconds', 'wake_parent')
+                 'idle_seconds', 'wake_parent', 'message_socket')
 
     def __init__(self, lifeline_fd, status_fd, board, slot, inherited=(),
-                 idle_seconds=None):
+                 idle_seconds=None, message_socket=None):
         self.lifeline_fd = lifeline_fd
         self.status_fd = status_fd
         self.board = board
         self.slot = slot
         self.inherited = inherited
         self.idle_seconds = idle_seconds
+        self.message_socket = message_socket
         # set by session_ended, reported by the accept loop
         self.wake_parent = False
 

@@ -22,6 +22,7 @@ from .assertions import AssertionsMixin
 from .compat import new_event, queue
 from .deliverer import BlackholeDeliverer
 from .lib.simple_super import SuperProxy
+from .mailbox import WAIT_SECONDS
 from .mta import PythonMTA
 
 
@@ -30,11 +31,15 @@ __all__ = ['DebuggingMTA', 'MTAThread', 'SMTPTestCase', 'SMTPTestHelper']
 
 class DebuggingMTA(PythonMTA):
     """A ``PythonMTA`` whose ``serve_forever()`` always takes the serial path
-    (one connection at a time, in the calling thread), so it runs in a thread
-    of the test process and its deliverer and policy instances are the test's
-    to look at. ``queue`` is a ``Queue`` kept for legacy callers."""
+    (one connection at a time, in the calling thread; with ``threaded=True``
+    a thread per connection), so it runs in a thread of the test process
+    and its deliverer and policy instances are the test's to look at.
+    ``collect_messages`` is True by default: ``messages``,
+    ``wait_for_messages()`` and ``clear_messages()`` (see ``PythonMTA``).
+    ``queue`` is a ``Queue`` kept for legacy callers."""
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault('collect_messages', True)
         PythonMTA.__init__(self, *args, **kwargs)
         self.queue = queue.Queue()
 
@@ -136,13 +141,19 @@ def _start_server(mta, wait_until_ready=True):
 
 
 class SMTPTestHelper(object):
-    """Runs a ``DebuggingMTA`` in a thread for a test.
+    """Runs a ``DebuggingMTA`` in a thread for a test; it serves every
+    connection in a thread of its own (``threaded=True``), so a client that
+    keeps its connection open does not hold up the next one, and one
+    policy instance sees every connection.
 
     Attributes: ``hostname`` (``'localhost'``), ``listen_port`` (the port to
     bind, 0 for a free one; after ``start_mta()`` the port actually
-    listening), ``deliverer`` (the class ``BlackholeDeliverer``), ``mta`` and
-    ``mta_thread``. ``server_options`` go to the server (``PythonMTA``'s
-    keyword arguments: ``tls=``, ``extensions=``, ...)."""
+    listening), ``deliverer`` (the class ``BlackholeDeliverer``), ``mta``,
+    ``mta_thread`` and, once started, ``messages``: this server's own
+    ``Mailbox`` of accepted messages (the legacy queue of
+    ``get_received_messages()`` is one class attribute, shared by every
+    server). ``server_options`` go to the server (``PythonMTA``'s keyword
+    arguments: ``tls=``, ``extensions=``, ``threaded=False``, ...)."""
 
     def __init__(self, policy_class=IMTAPolicy, authenticator_class=None,
                  **server_options):
@@ -154,18 +165,32 @@ class SMTPTestHelper(object):
         self.deliverer = BlackholeDeliverer
         self.mta = None
         self.mta_thread = None
+        self.messages = None
 
     def start_mta(self, wait_until_ready=True):
         """Start the server; return ``(hostname, listen_port)``.
         ``wait_until_ready``: open (and close) one connection first, so the
         server has served a connection when this returns."""
+        options = dict(self.server_options)
+        options.setdefault('threaded', True)
         self.mta = DebuggingMTA(self.hostname, self.listen_port,
                                 self.deliverer, self.policy_class,
-                                self.authenticator_class,
-                                **self.server_options)
+                                self.authenticator_class, **options)
+        self.messages = self.mta.messages
         self.mta_thread = _start_server(self.mta, wait_until_ready)
         self.listen_port = self.mta.port
         return (self.hostname, self.listen_port)
+
+    def wait_for_messages(self, count=1, timeout=WAIT_SECONDS):
+        """Wait until ``count`` messages arrived at this server (since the
+        last ``clear_messages()``); return them all (a list). Raises
+        ``pymta.mailbox.MessageWaitTimeout`` (an ``AssertionError``) after
+        ``timeout`` seconds."""
+        return self.mta.wait_for_messages(count, timeout)
+
+    def clear_messages(self):
+        """Forget the messages this server accepted so far."""
+        self.mta.clear_messages()
 
     def stop_mta(self):
         if self.mta_thread is not None:
@@ -188,9 +213,12 @@ class SMTPTestHelper(object):
 
 
 class SMTPTestCase(AssertionsMixin, unittest.TestCase):
-    """A test case with a server (a ``DebuggingMTA`` by default) running in a
-    thread on a free port: ``hostname``, ``listen_port``, ``mta``,
-    ``mta_thread``, ``deliverer`` (the class ``BlackholeDeliverer``).
+    """A test case with a server (a ``DebuggingMTA`` by default, serving
+    each connection in a thread of its own) running in a thread on a free
+    port: ``hostname``, ``listen_port``, ``mta``, ``mta_thread``,
+    ``deliverer`` (the class ``BlackholeDeliverer``);
+    ``wait_for_messages()`` and ``clear_messages()`` work on the server's
+    own mailbox (``self.mta.messages``).
 
     ``setUp()`` sets ``hostname`` and ``listen_port`` and calls
     ``init_mta()``, which builds the server with ``build_mta()``; override
@@ -208,9 +236,10 @@ class SMTPTestCase(AssertionsMixin, unittest.TestCase):
 
     def build_mta(self, hostname, listen_port, deliverer,
                   policy_class=None):
-        """Return the server to run (not yet started)."""
+        """Return the server to run (not yet started): a ``DebuggingMTA``
+        serving each connection in a thread of its own."""
         return DebuggingMTA(hostname, listen_port, deliverer,
-                            policy_class=policy_class)
+                            policy_class=policy_class, threaded=True)
 
     def init_mta(self, policy_class=IMTAPolicy):
         """(Re)start the server with ``policy_class``; returns once it has
@@ -239,3 +268,15 @@ class SMTPTestCase(AssertionsMixin, unittest.TestCase):
     def get_received_messages(self):
         """The queue of ``pymta.model.Message`` the server accepted."""
         return self.deliverer.received_messages
+
+    def wait_for_messages(self, count=1, timeout=WAIT_SECONDS):
+        """Wait until ``count`` messages arrived at ``self.mta`` (since the
+        last ``clear_messages()``); return them all (a list). Raises
+        ``pymta.mailbox.MessageWaitTimeout`` (an ``AssertionError``) after
+        ``timeout`` seconds. (The server needs ``collect_messages``, as
+        ``DebuggingMTA`` has by default.)"""
+        return self.mta.wait_for_messages(count, timeout)
+
+    def clear_messages(self):
+        """Forget the messages ``self.mta`` accepted so far."""
+        self.mta.clear_messages()

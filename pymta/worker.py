@@ -34,6 +34,7 @@ from .accept_waiter import AcceptWaiter
 from .connection_loop import serve_connection
 from .connection_settings import ConnectionSettings
 from .fdwait import wait_for, _errno_of, _now
+from .message_pipe import MessageSender
 from .pool_link import COUNT_IDLE, READY, RETIRING, ParentGone
 from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
     RETRY_ERRNOS, accept_if_pending, has_nodelay, set_nodelay
@@ -68,6 +69,25 @@ def build_instances(deliverer_class, policy_class, authenticator_class):
             build_instance(authenticator_class, 'authenticate'))
 
 
+class CollectingDeliverer(object):
+    """Hands every message to the user's ``deliverer`` (None: none), then
+    to ``collect`` (``PythonMTA(collect_messages=True)``). A failing
+    ``collect`` is logged: the message is delivered, the client gets its
+    250 all the same."""
+
+    def __init__(self, deliverer, collect):
+        self.deliverer = deliverer
+        self.collect = collect
+
+    def new_message_accepted(self, msg):
+        if self.deliverer is not None:
+            self.deliverer.new_message_accepted(msg)
+        try:
+            self.collect(msg)
+        except Exception:
+            log.exception('could not collect the message %r', msg)
+
+
 # --- the worker and its accept loop -------------------------------------------
 class WorkerProcess(object):
     """Accepts connections on a listening socket and serves them, one at a
@@ -89,6 +109,12 @@ class WorkerProcess(object):
       lifeline that says stop, the status pipe, the slot on the
       ``WorkerBoard``, the parent's fds to close first thing and
       ``idle_worker_seconds``.
+    * ``connection_threads``: (threaded serial path) a
+      ``ConnectionThreads`` that serves each accepted connection in a
+      thread of its own; None: serve them here, one after the other.
+    * ``collect``: called with every accepted message after the
+      deliverer took it (``PythonMTA(collect_messages=True)``); None: not
+      collected.
     """
 
     #: what waits for the next command or connection when ``spin_seconds``
@@ -97,7 +123,7 @@ class WorkerProcess(object):
 
     def __init__(self, listen_socket, deliverer_class, policy_class=None,
                  authenticator_class=None, settings=None, spin_seconds=0,
-                 pool_link=None):
+                 pool_link=None, connection_threads=None, collect=None):
         self.listen_socket = listen_socket
         self.deliverer_class = deliverer_class
         self.policy_class = policy_class
@@ -107,6 +133,8 @@ class WorkerProcess(object):
         self.settings = settings
         self.spin_seconds = spin_seconds
         self.pool_link = pool_link
+        self.connection_threads = connection_threads
+        self.collect = collect
         self.deliverer = self.policy = self.authenticator = None
         # None until the first connection tells whether accepted sockets
         # inherit TCP_NODELAY from the listening socket (Linux: they do)
@@ -116,6 +144,8 @@ class WorkerProcess(object):
         """Build this worker's deliverer, policy and authenticator."""
         self.deliverer, self.policy, self.authenticator = build_instances(
             self.deliverer_class, self.policy_class, self.authenticator_class)
+        if self.collect is not None:
+            self.deliverer = CollectingDeliverer(self.deliverer, self.collect)
 
     def run(self):
         """The body of a worker process (fork path)."""
@@ -132,6 +162,8 @@ class WorkerProcess(object):
             pass    # (not the main thread)
         link = self.pool_link
         link.close_inherited()
+        if link.message_socket is not None:
+            self.collect = MessageSender(link.message_socket)
         try:
             self.build()
         except Exception:
@@ -224,6 +256,9 @@ class WorkerProcess(object):
             if not self._nodelay_inherited:
                 # (replies go out at once, without the Nagle delay)
                 set_nodelay(connection)
+            if self.connection_threads is not None:
+                self.connection_threads.serve(connection, address, instances)
+                continue
             stopped = serve_connection(
                 connection, address, instances, settings, stop=stop,
                 spinner=self.spinner_class(spin) if spin else None,

@@ -21,6 +21,7 @@ import signal
 
 from .compat import fds_kept_for_process
 from .fdwait import wait_for, _errno_of, _now
+from .message_pipe import MessageReceiver, message_socket_pair
 from .pool_link import READY, RETIRING, PoolLink
 from .sockets import ACCEPT_SKIP_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
     close_connection, say_goodbye, set_close_on_exec
@@ -61,6 +62,8 @@ class WorkerPool(object):
         self.wakeup_receiver = wakeup_receiver
         self.settings = settings
         self.workers = {}           # status pipe read fd -> _Worker
+        # (collect_messages) message socket fd -> MessageReceiver
+        self.message_receivers = {}
         self.board = WorkerBoard(context.RawArray('b', mta.max_workers),
                                  _shared_lock(context), mta.min_spare_workers)
         self.lifeline_fd = None     # read end, inherited by the workers
@@ -91,7 +94,8 @@ class WorkerPool(object):
         while not self.mta._stop_requested:
             self._start_workers_as_needed()
             wake_at = self.retry_at
-            fds = [wakeup_fd] + list(self.workers)
+            fds = [wakeup_fd] + list(self.workers) + \
+                list(self.message_receivers)
             # The listening socket only while no worker can take a client
             # (a worker that leaves none idle wakes this loop); once one is
             # idle again the next round leaves it to the workers.
@@ -113,6 +117,8 @@ class WorkerPool(object):
                     # (looked at again right before accepting)
                     if self._all_busy():
                         self._turn_away()
+                elif fd in self.message_receivers:
+                    self._read_messages(fd)
                 else:
                     self._read_status(fd)
 
@@ -178,18 +184,42 @@ class WorkerPool(object):
                      self.lifeline_sender] + list(self.workers)
         for sibling in self.workers.values():
             inherited.extend(fds_kept_for_process(sibling.process))
+        inherited.extend(receiver.sock
+                         for receiver in self.message_receivers.values())
+        parent_end = worker_end = None
+        messages = getattr(self.mta, 'messages', None)
+        if messages is not None:
+            parent_end, worker_end = message_socket_pair()
+            inherited.append(parent_end)
         link = PoolLink(self.lifeline_fd, status_sender, self.board, slot,
                         inherited=inherited,
-                        idle_seconds=self.mta.idle_worker_seconds)
+                        idle_seconds=self.mta.idle_worker_seconds,
+                        message_socket=worker_end)
         worker = self.mta._new_worker(self.listen_socket, self.settings,
                                       pool_link=link)
         process = self.context.Process(target=worker.run,
                                        name='pymta worker')
         try:
             process.start()
+        except BaseException:
+            if parent_end is not None:
+                parent_end.close()
+            raise
         finally:
             os.close(status_sender)
+            if worker_end is not None:
+                worker_end.close()
         self.workers[status_fd] = _Worker(process, slot)
+        if parent_end is not None:
+            self.message_receivers[parent_end.fileno()] = MessageReceiver(
+                parent_end, messages.append)
+
+    def _read_messages(self, fd):
+        receiver = self.message_receivers[fd]
+        if not receiver.read():
+            # (the worker ended)
+            del self.message_receivers[fd]
+            receiver.close()
 
     def _read_status(self, fd):
         try:
@@ -255,6 +285,8 @@ class WorkerPool(object):
             for fd in list(self.workers):
                 os.close(fd)
                 self.workers.pop(fd).process.join()
+            for fd in list(self.message_receivers):
+                self.message_receivers.pop(fd).close()
             if self.lifeline_fd is not None:
                 os.close(self.lifeline_fd)
                 self.lifeline_fd = None
@@ -267,9 +299,14 @@ class WorkerPool(object):
                 remaining = deadline - _now()
                 if remaining <= 0:
                     return
-            readable, _ = wait_for(list(self.workers), (), remaining)
+            readable, _ = wait_for(
+                list(self.workers) + list(self.message_receivers), (),
+                remaining)
             for fd in readable:
-                self._read_status(fd)
+                if fd in self.message_receivers:
+                    self._read_messages(fd)
+                else:
+                    self._read_status(fd)
 
     def _signal_workers(self, signum):
         for worker in self.workers.values():
