@@ -33,6 +33,8 @@ setup(
         'pycerberus>=0.7',
     ],
     python_requires='>=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*',
+    # the pytest fixtures smtp_server and make_smtp_server
+    entry_points={'pytest11': ['pymta = pymta.pytest_plugin']},
     zip_safe=False,
     keywords='smtp server mta testing email',
     classifiers=[
@@ -56,5 +58,6 @@ setup(
         'Topic :: Communications :: Email :: Mail Transport Agents',
         'Topic :: Software Development :: Libraries :: Python Modules',
         'Topic :: Software Development :: Testing',
+        'Framework :: Pytest',
     ],
 )
