@@ -161,31 +161,46 @@ PLUGIN_TESTS = '''
 '''
 
 
-class PytestPluginTest(unittest.TestCase):
-    def setUp(self):
-        _pytest_or_skip()
-        self.directory = tempfile.mkdtemp(prefix='pymta-plugin-')
-        with open(os.path.join(self.directory, 'test_with_fixtures.py'),
+def run_pytest_on(source, *arguments, **options):
+    """Run pytest (with the plugin) on ``source``, a test module, in a
+    process and a directory of its own: ``(exit status, output)``. Skips
+    where pytest is missing (outside tox). ``entry_points=True``: pytest
+    loads its plugins as usual (the plugin must come through pymta's
+    entry point); by default it loads only the plugin and xdist, by
+    name, whether pymta is installed or not."""
+    _pytest_or_skip()
+    entry_points = options.pop('entry_points', False)
+    directory = tempfile.mkdtemp(prefix='pymta-plugin-')
+    try:
+        with open(os.path.join(directory, 'test_with_fixtures.py'),
                   'w') as test_file:
-            test_file.write(textwrap.dedent(PLUGIN_TESTS))
-
-    def tearDown(self):
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def run_pytest(self, *arguments):
+            test_file.write(source)
         command = [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider',
                    '-q']
-        if not INSTALLED:
-            # (installed, the entry point loads it: loading it twice fails)
+        env = subprocess_environment()
+        if not entry_points:
+            # (a checkout with pymta.egg-info, e.g. after pip install -e,
+            # registers the entry point as well: loading it twice fails)
+            env['PYTEST_DISABLE_PLUGIN_AUTOLOAD'] = '1'
             command += ['-p', 'pymta.pytest_plugin']
+            if '-n' in arguments:
+                command += ['-p', 'xdist.plugin']
         if os.environ.get('PYMTA_TEST_WARNINGS_AS_ERRORS'):
             command += ['-W', 'error']
         process = subprocess.Popen(
             command + list(arguments) + ['test_with_fixtures.py'],
-            cwd=self.directory, env=subprocess_environment(),
+            cwd=directory, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         output = process.communicate()[0].decode('utf-8', 'replace')
         return process.returncode, output
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class PytestPluginTest(unittest.TestCase):
+    def run_pytest(self, *arguments, **options):
+        return run_pytest_on(textwrap.dedent(PLUGIN_TESTS), *arguments,
+                             **options)
 
     def test_the_fixtures(self):
         returncode, output = self.run_pytest()
@@ -202,7 +217,7 @@ class PytestPluginTest(unittest.TestCase):
     def test_the_entry_point_registers_the_plugin(self):
         if not INSTALLED:
             self.skipTest('pymta is not installed here (tox installs it)')
-        returncode, output = self.run_pytest('--fixtures')
+        returncode, output = self.run_pytest('--fixtures', entry_points=True)
         self.assertEqual(0, returncode, output)
         self.assertTrue('make_smtp_server' in output, output)
         self.assertTrue('pymta' in output, output)

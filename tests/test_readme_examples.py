@@ -9,6 +9,7 @@ import smtplib
 import unittest
 
 from pymta.test_util import SMTPTestHelper
+from .test_pytest_plugin import run_pytest_on
 
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
@@ -36,11 +37,24 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(1, len(found), text)
         return found[0]
 
-    def test_there_are_six_examples(self):
-        self.assertEqual(6, len(self.examples))
+    def test_there_are_eight_examples(self):
+        self.assertEqual(8, len(self.examples))
+
+    def test_waiting_for_messages(self):
+        namespace = run_example(self.example_with('wait_for_messages(1, '
+                                                  'timeout=5)'))
+        self.assertEqual(['you@example.com'], namespace['message'].smtp_to)
+        self.assertEqual(None, namespace['helper'].mta_thread)
+
+    def test_the_pytest_fixtures(self):
+        # (pytest runs the example as a test module of its own)
+        source = self.example_with('def test_sends_mail(smtp_server)')
+        returncode, output = run_pytest_on(source)
+        self.assertEqual(0, returncode, output)
+        self.assertTrue('2 passed' in output, output)
 
     def test_the_context_managers(self):
-        namespace = run_example(self.example_with('with SMTPTestHelper() as'))
+        namespace = run_example(self.example_with('with PythonMTA('))
         self.assertEqual(['you@example.com'], namespace['message'].smtp_to)
         self.assertEqual(250, namespace['code'])
 
