@@ -32,6 +32,8 @@ import pymta
 from pymta.api import IAuthenticator, IMessageDeliverer, IMTAPolicy, \
     PolicyDecision
 from pymta.dialogue import Dialogue
+from pymta.policies import Delay, Drop, FaultPolicy, Greylisting, Reject, \
+    Shutdown421, TempFail
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -172,8 +174,24 @@ class BrokenPolicy(IMTAPolicy):
         raise RuntimeError('a broken policy the test asked for')
 
 
+#: fault injection (pymta.policies) on a server of its own: a factory
+#: builds one policy per worker process (fork path) or per run; the one
+#: instance (``faults-drop-data``) is used as it is, a copy in each worker
+FAULT_SECONDS = 0.2
+FAULT_POLICIES = {
+    'faults-reject-connect': lambda: FaultPolicy(Reject('connect')),
+    'faults-tempfail-rcpt': lambda: FaultPolicy(TempFail('RCPT TO')),
+    'faults-drop-data': FaultPolicy(Drop('DATA')),
+    'faults-drop-after-message': lambda: FaultPolicy(
+        Drop('message', before_reply=False)),
+    'faults-shutdown-mail': lambda: FaultPolicy(Shutdown421('MAIL FROM')),
+    'faults-delay-helo': lambda: FaultPolicy(Delay('HELO', FAULT_SECONDS)),
+    'faults-greylisting': lambda: FaultPolicy(Greylisting(3600)),
+}
+
 POLICIES = {'scripted': ScriptedPolicy, 'default': IMTAPolicy,
             'broken': BrokenPolicy}
+POLICIES.update(FAULT_POLICIES)
 
 
 # --- the test process's side ---------------------------------------------------
