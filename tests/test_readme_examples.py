@@ -37,8 +37,14 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(1, len(found), text)
         return found[0]
 
-    def test_there_are_eight_examples(self):
-        self.assertEqual(8, len(self.examples))
+    def test_there_are_nine_examples(self):
+        self.assertEqual(9, len(self.examples))
+
+    def test_fault_injection(self):
+        namespace = run_example(self.example_with('FaultPolicy(TempFail('))
+        self.assertEqual(451, namespace['code'])
+        self.assertEqual(['first'], [
+            message.msg_data for message in namespace['server'].messages])
 
     def test_waiting_for_messages(self):
         namespace = run_example(self.example_with('wait_for_messages(1, '
