@@ -6,10 +6,11 @@ Theory of operation
 A ``Dialogue`` is told what the client sent, one step at a time: a command
 line already split into command and argument (``command``), the end of the
 message data (``message``, or ``message_too_big``), a line of an AUTH
-exchange (``auth_line``: AUTH LOGIN, CRAM-MD5), a line it could not read (``line_too_long``). It
-appends its replies, ``(code, text)``, to ``replies`` and calls nothing
-back: whoever drives it (``pymta.connection.SMTPConnection`` on the wire,
-the legacy ``SMTPSession`` in tests) takes them from there. Its state
+exchange (``auth_line``: AUTH LOGIN, CRAM-MD5), a line it could not read
+(``line_too_long``). It appends its replies, ``(code, text)``, to
+``replies`` and calls nothing back: whoever drives it
+(``pymta.connection.SMTPConnection`` on the wire, the legacy
+``SMTPSession`` in tests) takes them from there. Its state
 (``pymta.states``) says how the client's next octets are to be read
 (``reader``), and ``is_closed`` that the connection ends after the replies.
 
