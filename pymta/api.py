@@ -21,7 +21,25 @@ class PyMTAException(Exception):
 
 
 class IAuthenticator(object):
-    """Checks the credentials of an SMTP AUTH."""
+    """Checks the credentials of an SMTP AUTH.
+
+    ``authenticate`` serves AUTH PLAIN and AUTH LOGIN. For AUTH CRAM-MD5
+    (RFC 2195) an authenticator also defines ``authenticate_cram_md5(
+    username, challenge, digest, peer)``: True if ``digest`` (32 lowercase
+    hex digits) is the right answer to ``challenge`` for the user's password
+    (``pymta.cram_md5.digest_matches(password, challenge, digest)`` checks
+    it). Without that method the server knows no CRAM-MD5: the client gets
+    ``504 Unrecognized authentication type``, as for any unknown mechanism.
+
+    ``records_password``: True puts the password of a successful AUTH PLAIN
+    or LOGIN (``Message.password``), or the challenge and digest of a
+    CRAM-MD5 (``Message.cram_md5``), on the messages (for test servers;
+    never by default).
+    """
+
+    #: the method that checks a CRAM-MD5 answer (see above); None: none
+    authenticate_cram_md5 = None
+    records_password = False
 
     def authenticate(self, username, password, peer):
         """Return True if ``username``/``password`` are valid for ``peer``."""
@@ -119,6 +137,12 @@ class IMTAPolicy(object):
     def accept_auth_login(self, username, message):
         """``username`` is None when the client sent no initial response."""
         return 'LOGIN' in self.auth_methods(message.peer)
+
+    def accept_auth_cram_md5(self, message):
+        """AUTH CRAM-MD5, asked before the challenge is sent (the user name
+        comes only with the client's answer; an authenticator without
+        ``authenticate_cram_md5`` means no CRAM-MD5 at all)."""
+        return 'CRAM-MD5' in self.auth_methods(message.peer)
 
     def accept_from(self, sender, message):
         return True

@@ -85,6 +85,12 @@ COMMANDS = dict((command.name, command) for command in (
     Command('AUTH LOGIN', AuthLoginSchema, 'LOGIN [<base64 username>]',
             'accept_auth_login', 'auth_ok', 'administrative_prohibition',
             'smtp_auth_login'),
+    # (RFC 2195: no initial response; the exchange is one line, read by
+    # Dialogue.auth_line. It exists only where the authenticator can check
+    # a CRAM-MD5 answer.)
+    Command('AUTH CRAM-MD5', _NO_ARGUMENT, 'CRAM-MD5',
+            'accept_auth_cram_md5', 'auth_ok', 'administrative_prohibition',
+            'smtp_auth_cram_md5'),
     Command('MAIL FROM', MailFromSchema, 'FROM:<address> [SIZE=<octets>]',
             'accept_from', 'ok', 'administrative_prohibition',
             'smtp_mail_from'),
@@ -128,13 +134,14 @@ VERBS_WITH_KEYWORD = frozenset(command.verb for command in COMMANDS.values()
                                if command.keyword is not None)
 
 
-def usage_of(verb):
+def usage_of(verb, commands_off=()):
     """``'MAIL FROM:<address> [SIZE=<octets>]'`` for ``'MAIL'``; the usages
-    of a verb's commands joined by `` | `` (``AUTH``)."""
+    of a verb's commands joined by `` | `` (``AUTH``), leaving out those
+    named in ``commands_off``."""
     usages = []
     for name in sorted(COMMANDS):
         command = COMMANDS[name]
-        if command.verb == verb:
+        if command.verb == verb and name not in commands_off:
             usages.append((verb + ' ' + command.usage).strip())
     return ' | '.join(usages)
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import
 
 import base64
 import binascii
+import hmac
 import re
 import sys
 
@@ -159,6 +160,23 @@ def _is_strict_base64(octets):
 
 _BASE64_ALPHABET = (b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
                     b'0123456789+/')
+
+
+if hasattr(hmac, 'compare_digest'):     # Python 2.7.7+ and 3.3+
+    def compare_digest(left, right):
+        """Do the byte strings ``left`` and ``right`` match? In constant
+        time: how long it takes tells nothing about where they differ."""
+        return hmac.compare_digest(left, right)
+else:
+    def compare_digest(left, right):
+        """Do the byte strings ``left`` and ``right`` match? In constant
+        time: how long it takes tells nothing about where they differ."""
+        if len(left) != len(right):
+            return False
+        difference = 0
+        for x, y in zip(bytearray(left), bytearray(right)):
+            difference |= x ^ y
+        return difference == 0
 
 
 def new_event():

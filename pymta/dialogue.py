@@ -5,11 +5,12 @@ Theory of operation
 -------------------
 A ``Dialogue`` is told what the client sent, one step at a time: a command
 line already split into command and argument (``command``), the end of the
-message data (``message``, or ``message_too_big``), a line of the AUTH LOGIN
-exchange (``auth_line``), a line it could not read (``line_too_long``). It
-appends its replies, ``(code, text)``, to ``replies`` and calls nothing
-back: whoever drives it (``pymta.connection.SMTPConnection`` on the wire,
-the legacy ``SMTPSession`` in tests) takes them from there. Its state
+message data (``message``, or ``message_too_big``), a line of an AUTH
+exchange (``auth_line``: AUTH LOGIN, CRAM-MD5), a line it could not read
+(``line_too_long``). It appends its replies, ``(code, text)``, to
+``replies`` and calls nothing back: whoever drives it
+(``pymta.connection.SMTPConnection`` on the wire, the legacy
+``SMTPSession`` in tests) takes them from there. Its state
 (``pymta.states``) says how the client's next octets are to be read
 (``reader``), and ``is_closed`` that the connection ends after the replies.
 
@@ -48,15 +49,17 @@ from pycerberus.errors import InvalidDataError
 from .api import PolicyDecision
 from .commands import CARRY_OCTETS, COMMANDS, EXTENSIONS, \
     VERBS_WITH_KEYWORD, usage_of, verbs_with
-from .compat import b64decode, basestring, wire_bytes
+from .compat import b64decode, b64encode, basestring, wire_bytes
+from .cram_md5 import new_challenge
 from .decisions import as_policy_decision
 from .model import Message, Peer
 from .replies import SYNTAX_ERROR_CODE, enhanced_reply_for, printable, \
     reply_for, with_enhanced_code
-from .states import CHUNK_DATA, COMMAND_LINE, INTERNAL_STEPS, \
-    SKIPPED_CHUNK, build_state_machine, reader_of
-from .validation import SMTPCommandArgumentsSchema, chunk_size_of, \
-    mail_from_schema, rcpt_to_schema
+from .states import AUTH_EXCHANGE_STATES, CHUNK_DATA, COMMAND_LINE, \
+    INTERNAL_STEPS, SKIPPED_CHUNK, build_state_machine, reader_of
+from .validation import CramMd5ResponseSchema, \
+    SMTPCommandArgumentsSchema, chunk_size_of, mail_from_schema, \
+    rcpt_to_schema
 
 
 __all__ = ['Dialogue', 'MESSAGE_ACCEPTED']
@@ -72,7 +75,7 @@ MESSAGE_ACCEPTED = 'message accepted'
 _ERROR_CODES = (500, 501, 503, 504)
 # The reply that counts as an AUTH failure (``max_auth_failures``).
 _AUTH_FAILED = reply_for('auth_failed')
-_AUTH_LOGIN_STATES = ('auth_login_username', 'auth_login_password')
+_CRAM_MD5 = 'AUTH CRAM-MD5'
 # (RFC 2034: the greeting and the replies to HELO/EHLO carry no enhanced
 # code, a policy's own as little as the default ones)
 _WITHOUT_ENHANCED_CODES = ('accept_new_connection', 'accept_helo',
@@ -112,13 +115,17 @@ class Dialogue(object):
     # hold no per-connection state.
     _state_machine_template = None
     _schemas = None
+    _cram_md5_schema = None
 
     # What a connection starts with (class attributes: most connections
     # never change them, and each instance attribute costs its set-up).
     #: the SMTP extensions that are on (names)
     extensions = frozenset()
-    _commands_off = frozenset(name for name, command in COMMANDS.items()
-                              if command.extension is not None)
+    # (AUTH CRAM-MD5 too: it exists only where the authenticator can
+    # check an answer)
+    _commands_off = frozenset([_CRAM_MD5] + [
+        name for name, command in COMMANDS.items()
+        if command.extension is not None])
     _auth_needs_tls = False
     _mail_needs_tls = False
     _smtputf8 = False
@@ -133,6 +140,10 @@ class Dialogue(object):
     #: the default replies (with ENHANCEDSTATUSCODES: with their codes)
     _reply_for = staticmethod(reply_for)
     _enhanced_codes = False
+    #: CRAM-MD5: ``hostname -> challenge`` (tests replace it for a fixed
+    #: challenge), and the challenge of the exchange in progress
+    cram_md5_challenge = staticmethod(new_challenge)
+    _challenge = None
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
@@ -143,6 +154,8 @@ class Dialogue(object):
         self.hostname = hostname
         self._max_errors = max_errors
         self._max_auth_failures = max_auth_failures
+        can_cram_md5 = getattr(authenticator, 'authenticate_cram_md5',
+                               None) is not None
         if extensions:
             if 'SMTPUTF8' in extensions:
                 # (RFC 6531: a server with SMTPUTF8 has 8BITMIME too)
@@ -150,10 +163,11 @@ class Dialogue(object):
                 self._smtputf8 = True
             self.extensions = frozenset(extensions)
             self._schemas = self.__class__._schemas_for(self.extensions)
-            self._commands_off = _commands_off(self.extensions)
             if 'ENHANCEDSTATUSCODES' in self.extensions:
                 self._reply_for = enhanced_reply_for
                 self._enhanced_codes = True
+        if extensions or can_cram_md5:
+            self._commands_off = _commands_off(self.extensions, can_cram_md5)
         if require_tls is not None:
             self._auth_needs_tls = require_tls in ('auth', 'all')
             self._mail_needs_tls = require_tls == 'all'
@@ -201,6 +215,7 @@ class Dialogue(object):
             cls._schemas = dict((name, command.schema())
                                 for name, command in COMMANDS.items()
                                 if command.schema is not None)
+            cls._cram_md5_schema = CramMd5ResponseSchema()
 
     # --- what the client did ----------------------------------------------
     def greet(self, remote_ip, remote_port, tls=None):
@@ -359,16 +374,20 @@ class Dialogue(object):
         self._send(self._reply_for('message_too_big'))
 
     def auth_line(self, line):
-        """One line of an AUTH LOGIN exchange: the base64 user name or
-        password, or ``*`` to cancel."""
+        """One line of an AUTH exchange: the base64 user name or password
+        of AUTH LOGIN, the base64 answer to the CRAM-MD5 challenge, or
+        ``*`` to cancel."""
         if self.is_closed:
             return
         state = self.state.current()
-        in_exchange = state in _AUTH_LOGIN_STATES
+        in_exchange = state in AUTH_EXCHANGE_STATES
         token = line.strip()
         if token == '*' and in_exchange:
             self._move('CANCEL')
             self._send(self._reply_for('auth_cancelled'))
+            return
+        if state == 'auth_cram_md5_response':
+            self._cram_md5_answer(token)
             return
         try:
             value = b64decode(token)
@@ -392,25 +411,20 @@ class Dialogue(object):
             self._move('CANCEL')
             self._send(self._reply_for('internal_error'))
             return
-        if is_valid:
-            self._move('CREDENTIALS_OK')
-            self._message.username = username
-            self._send(self._reply_for('auth_ok'))
-        else:
-            self._move('CREDENTIALS_BAD')
-            self._send(self._reply_for('auth_failed'))
+        self._end_exchange(is_valid, 'LOGIN', username, password=value)
 
     def line_too_long(self):
-        """The client sent a line over the limit: 500; an AUTH LOGIN
-        exchange cannot go on without it (the client may start AUTH
-        again)."""
+        """The client sent a line over the limit: 500; an AUTH exchange
+        cannot go on without it (the client may start AUTH again)."""
         self.reply(*self._reply_for('line_too_long'))
         self.cancel_auth_login()
 
     def cancel_auth_login(self):
-        """End an AUTH LOGIN exchange in progress, without a reply."""
-        if not self.is_closed and self.state.current() in _AUTH_LOGIN_STATES:
-            self._auth_username = None
+        """End an AUTH exchange in progress (AUTH LOGIN, CRAM-MD5),
+        without a reply."""
+        if not self.is_closed and \
+                self.state.current() in AUTH_EXCHANGE_STATES:
+            self._auth_username = self._challenge = None
             self._move('CANCEL')
 
     # --- replies and connection -----------------------------------------
@@ -434,7 +448,7 @@ class Dialogue(object):
         if self.is_closed:
             return
         self.is_closed = True
-        self._auth_username = None
+        self._auth_username = self._challenge = None
         # (the reader stays: input after the close is not read at all)
         self.state.set_state('finished')
 
@@ -626,7 +640,7 @@ class Dialogue(object):
             if not self._check_credentials(username, password):
                 return self._reply_for('auth_failed')
             self._move(command.name)
-            self._message.username = username
+            self._authenticated('PLAIN', username, password=password)
             return None
         self._decide(command.hook, (username, password, self._message),
                      self._reply_for(command.accepted), command.rejected,
@@ -648,6 +662,62 @@ class Dialogue(object):
             else 'auth_password_prompt'
         self._decide(command.hook, (username, self._message),
                      self._reply_for(prompt), command.rejected, start_exchange)
+
+    def smtp_auth_cram_md5(self, command, arguments):
+        if self._auth_refused():
+            return
+
+        def send_challenge():
+            self._move(command.name)
+            self._challenge = self.cram_md5_challenge(self.hostname)
+            # (the client needs this very challenge: a policy's custom
+            # reply to accept is not sent)
+            return self._reply_for('auth_challenge',
+                                   challenge=b64encode(self._challenge))
+        self._decide(command.hook, (self._message,), None, command.rejected,
+                     send_challenge)
+
+    def _cram_md5_answer(self, line):
+        """The client's answer to the CRAM-MD5 challenge (not ``*``)."""
+        challenge, self._challenge = self._challenge, None
+        try:
+            answer = self._cram_md5_schema.process(line, context={})
+        except InvalidDataError:
+            self._move('CANCEL')
+            self._send(self._reply_for('garbled'))
+            return
+        username, digest = answer['username'], answer['digest']
+        try:
+            is_valid = self._authenticator.authenticate_cram_md5(
+                username, challenge, digest, self._peer)
+        except Exception:
+            log.exception('authenticator raised')
+            self._move('CANCEL')
+            self._send(self._reply_for('internal_error'))
+            return
+        self._end_exchange(is_valid, 'CRAM-MD5', username, cram_md5={
+            'challenge': challenge, 'digest': digest})
+
+    def _end_exchange(self, is_valid, mechanism, username, **secrets):
+        """The credentials of an AUTH exchange were checked."""
+        if not is_valid:
+            self._move('CREDENTIALS_BAD')
+            self._send(self._reply_for('auth_failed'))
+            return
+        self._move('CREDENTIALS_OK')
+        self._authenticated(mechanism, username, **secrets)
+        self._send(self._reply_for('auth_ok'))
+
+    def _authenticated(self, mechanism, username, password=None,
+                       cram_md5=None):
+        """AUTH succeeded: the facts go on the message (the password or the
+        CRAM-MD5 answer only where the authenticator asks for it)."""
+        message = self._message
+        message.username = username
+        message.auth_mechanism = mechanism
+        if getattr(self._authenticator, 'records_password', False):
+            message.password = password
+            message.cram_md5 = cram_md5
 
     def _check_credentials(self, username, password):
         try:
@@ -737,6 +807,8 @@ class Dialogue(object):
                                           username=previous.username)
         if self.tls is not None:
             message.tls = self.tls
+        if previous.auth_mechanism is not None:
+            _carry_auth_facts(previous, message)
 
     def smtp_rset(self, command, arguments):
         self._move(command.name)
@@ -751,7 +823,8 @@ class Dialogue(object):
         verb = (argument or '').strip().upper()
         verbs = verbs_with(self.extensions)
         if verb in verbs:
-            self.reply(code, self._enhanced(code, usage_of(verb), '2.0.0'))
+            self.reply(code, self._enhanced(
+                code, usage_of(verb, self._commands_off), '2.0.0'))
             return
         self.multiline_reply(code, [first_line, self._enhanced(
             code, ' '.join(verbs), '2.0.0')])
@@ -779,7 +852,8 @@ class Dialogue(object):
         if verb == 'AUTH' and name != 'AUTH':
             self._send(self._reply_for('auth_unknown_mechanism'))
         elif verb in VERBS_WITH_KEYWORD:
-            self._send(self._reply_for('syntax_usage', command=usage_of(verb)))
+            self._send(self._reply_for(
+                'syntax_usage', command=usage_of(verb, self._commands_off)))
         else:
             self._send(self._reply_for('unknown_command',
                                  command=printable(smtp_command)))
@@ -792,18 +866,31 @@ class Dialogue(object):
         self.reply(code, text)
 
 
+def _carry_auth_facts(previous, message):
+    """What AUTH put on ``previous`` (but the user name) goes on the next
+    ``message`` of the connection too."""
+    message.auth_mechanism = previous.auth_mechanism
+    if previous.password is not None:
+        message.password = previous.password
+    if previous.cram_md5 is not None:
+        message.cram_md5 = dict(previous.cram_md5)
+
+
 _COMMANDS_OFF = {}
 
 
-def _commands_off(extensions):
-    """The names of the commands of the extensions not in
-    ``extensions``."""
-    off = _COMMANDS_OFF.get(extensions)
+def _commands_off(extensions, can_cram_md5=False):
+    """The names of the commands of the extensions not in ``extensions``,
+    and AUTH CRAM-MD5 unless ``can_cram_md5`` (the authenticator can check
+    its answer)."""
+    key = (extensions, can_cram_md5)
+    off = _COMMANDS_OFF.get(key)
     if off is None:
-        off = _COMMANDS_OFF[extensions] = frozenset(
+        off = _COMMANDS_OFF[key] = frozenset(
             name for name, command in COMMANDS.items()
-            if command.extension is not None and
-            command.extension not in extensions)
+            if (command.extension is not None and
+                command.extension not in extensions) or
+            (name == _CRAM_MD5 and not can_cram_md5))
     return off
 
 

@@ -31,6 +31,16 @@ class Message(object):
     'cipher': ...}``.
     """
 
+    # What a successful AUTH told (carried over to the next message of the
+    # connection, like ``username``; class attributes: most messages come
+    # without AUTH). The mechanism: 'PLAIN', 'LOGIN' or 'CRAM-MD5'.
+    auth_mechanism = None
+    # Only where the authenticator has ``records_password`` (test servers):
+    # the password of AUTH PLAIN or LOGIN, and of CRAM-MD5
+    # ``{'challenge': ..., 'digest': ...}``.
+    password = None
+    cram_md5 = None
+
     def __init__(self, peer, smtp_helo=None, smtp_from=None, smtp_to=None,
                  msg_data=None, username=None, tls=None):
         self.peer = peer

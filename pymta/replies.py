@@ -35,6 +35,8 @@ REPLIES = {
     'auth_failed': (535, 'Bad username or password'),
     'auth_username_prompt': (334, 'VXNlcm5hbWU6'),   # base64 of 'Username:'
     'auth_password_prompt': (334, 'UGFzc3dvcmQ6'),   # base64 of 'Password:'
+    # (CRAM-MD5: the base64 of the challenge)
+    'auth_challenge': (334, '%(challenge)s'),
     'auth_cancelled': (501, 'Authentication cancelled'),
     'auth_not_in_progress': (503, 'No AUTH LOGIN exchange in progress'),
     'auth_unknown_mechanism': (504, 'Unrecognized authentication type'),

@@ -20,14 +20,16 @@ STARTTLS starts, in ``starting_tls``; the dialogue then starts again at
 
 The state also chooses how the client's next octets are read (``READERS``):
 a command line, the message data (``receiving_message``, until
-``<CRLF>.<CRLF>``) or one line of the AUTH LOGIN exchange. That exchange has
+``<CRLF>.<CRLF>``) or one line of an AUTH exchange. AUTH LOGIN's has
 two states of its own: AUTH LOGIN leads to ``auth_login_username`` (no
 initial response) and the user name line (``USERNAME``) to
 ``auth_login_password``; the password line ends it (``CREDENTIALS_OK`` or
 ``CREDENTIALS_BAD``), and so does a cancelled or unreadable line
-(``CANCEL``). A failed AUTH is back where it started: ``initialized``. (To
+(``CANCEL``). AUTH CRAM-MD5 leads to ``auth_cram_md5_response``, where
+the client's one line (the answer to the challenge) ends the exchange the
+same ways. A failed AUTH is back where it started: ``initialized``. (To
 the legacy API the exchange happens inside the AUTH command, so
-``state()`` calls both exchange states ``initialized``; ``current()``
+``state()`` calls the exchange states ``initialized``; ``current()``
 names them.)
 
 A command the table does not allow in the current state gets a 503 and
@@ -42,7 +44,7 @@ from .statemachine import StateMachine
 
 
 __all__ = ['build_state_machine', 'reader_of', 'render', 'COMMAND_LINE',
-           'MESSAGE_DATA', 'AUTH_LINE']
+           'MESSAGE_DATA', 'AUTH_LINE', 'AUTH_EXCHANGE_STATES']
 
 #: not a state: "where HELO/EHLO (and AUTH) left the session":
 #: ``authenticated`` after a successful AUTH, else ``initialized``
@@ -58,6 +60,7 @@ TRANSITIONS = {
                           'RSET': 'greeted'},
     'initialized':       {'AUTH PLAIN': 'authenticated',
                           'AUTH LOGIN': 'auth_login_username',
+                          'AUTH CRAM-MD5': 'auth_cram_md5_response',
                           'STARTTLS': 'starting_tls',
                           'MAIL FROM': 'sender_known',
                           'RSET': 'initialized'},
@@ -66,6 +69,9 @@ TRANSITIONS = {
     'auth_login_password': {'CREDENTIALS_OK': 'authenticated',
                             'CREDENTIALS_BAD': 'initialized',
                             'CANCEL': 'initialized'},
+    'auth_cram_md5_response': {'CREDENTIALS_OK': 'authenticated',
+                               'CREDENTIALS_BAD': 'initialized',
+                               'CANCEL': 'initialized'},
     # (the client says EHLO again over TLS)
     'starting_tls':      {'TLS_STARTED': 'greeted'},
     'authenticated':     {'MAIL FROM': 'sender_known',
@@ -110,6 +116,7 @@ SKIPPED_CHUNK = 'skipped chunk'
 READERS = {'receiving_message': MESSAGE_DATA,
            'auth_login_username': AUTH_LINE,
            'auth_login_password': AUTH_LINE,
+           'auth_cram_md5_response': AUTH_LINE,
            'starting_tls': TLS_HANDSHAKE,
            'receiving_chunk': CHUNK_DATA}
 
@@ -121,6 +128,7 @@ INTERNAL_STEPS = frozenset(['GREET', 'MSGDATA', 'USERNAME', 'CREDENTIALS_OK',
 #: command -> what must hold for it: a flag that must be set (``'esmtp'``)
 #: or not (``'not tls'``)
 REQUIRES = {'AUTH PLAIN': ('esmtp',), 'AUTH LOGIN': ('esmtp',),
+            'AUTH CRAM-MD5': ('esmtp',),
             'STARTTLS': ('esmtp', 'not tls'), 'BDAT': ('esmtp',)}
 
 #: command -> the flag it sets when it succeeds
@@ -158,9 +166,13 @@ def in_every_state():
     return anywhere
 
 
-_IN_AUTH_LOGIN = ('auth_login_username', 'auth_login_password')
+#: the states of an AUTH exchange (AUTH LOGIN, CRAM-MD5): the client's
+#: lines are credentials, not commands
+AUTH_EXCHANGE_STATES = ('auth_login_username', 'auth_login_password',
+                        'auth_cram_md5_response')
 #: the states in which the client sends no commands
-_READS_NO_COMMANDS = _IN_AUTH_LOGIN + ('starting_tls', 'receiving_chunk')
+_READS_NO_COMMANDS = AUTH_EXCHANGE_STATES + ('starting_tls',
+                                             'receiving_chunk')
 
 
 class DialogueStateMachine(StateMachine):
@@ -179,7 +191,7 @@ class DialogueStateMachine(StateMachine):
 
     def state(self):
         state = StateMachine.state(self)
-        if state in _IN_AUTH_LOGIN:
+        if state in AUTH_EXCHANGE_STATES:
             return 'initialized'
         return state
 
@@ -191,7 +203,8 @@ def reader_of(state):
 
 def _state_order(state):
     order = ('new', 'greeted', 'initialized', 'auth_login_username',
-             'auth_login_password', 'starting_tls', 'authenticated',
+             'auth_login_password', 'auth_cram_md5_response',
+             'starting_tls', 'authenticated',
              'sender_known', 'recipient_known', 'receiving_chunk',
              'chunks_received',
              'receiving_message')

@@ -555,3 +555,33 @@ class AuthLoginSchema(_GarbledOnExtraArguments):
 
     username = Base64TextValidator(required=False)
     parameter_order = ('username',)
+
+
+_HEX_DIGEST = re.compile(r'^[0-9a-fA-F]{32}$')
+
+
+class _CramMd5ResponseValidator(Base64TextValidator):
+    def convert(self, value, context):
+        decoded = super(_CramMd5ResponseValidator, self).convert(
+            value, context)
+        # (the user name may hold blanks: the digest follows the last one)
+        username, _, digest = decoded.rpartition(' ')
+        if not username or _HEX_DIGEST.match(digest) is None:
+            self.raise_error('invalid_base64', value, context)
+        return username, digest.lower()
+
+
+class CramMd5ResponseSchema(_GarbledOnExtraArguments):
+    """The client's answer in AUTH CRAM-MD5 (RFC 2195): the base64 of
+    ``username SP digest``, the digest 32 hex digits. Returns ``username``
+    and ``digest`` (lowercase)."""
+
+    response = _CramMd5ResponseValidator()
+    parameter_order = ('response',)
+
+    def process(self, value, context=None):
+        result = super(CramMd5ResponseSchema, self).process(value,
+                                                            context=context)
+        username, digest = result.pop('response')
+        result.update(username=username, digest=digest)
+        return result

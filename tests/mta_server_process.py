@@ -58,7 +58,8 @@ def main(argv):
                    for key, value in config['options'].items())
     server = Server('127.0.0.1', 0, deliverer,
                     mta_support.POLICIES[config['policy']],
-                    mta_support.UserIsPasswordAuthenticator, **options)
+                    mta_support.AUTHENTICATORS[config['authenticator']],
+                    **options)
     signal.signal(signal.SIGUSR1, lambda signum, frame: server.shutdown_server(
         config.get('shutdown_timeout')))
     # a handler that does not stop the server (as an application's SIGHUP)

@@ -31,6 +31,8 @@ import unittest
 import pymta
 from pymta.api import IAuthenticator, IMessageDeliverer, IMTAPolicy, \
     PolicyDecision
+from pymta.authenticators import AcceptAnyAuthenticator
+from pymta.cram_md5 import digest_matches
 from pymta.dialogue import Dialogue
 from pymta.policies import Delay, Drop, FaultPolicy, Greylisting, Reject, \
     Shutdown421, TempFail
@@ -140,6 +142,20 @@ class UserIsPasswordAuthenticator(IAuthenticator):
         return username == password
 
 
+class CramMd5Authenticator(UserIsPasswordAuthenticator):
+    """UserIsPasswordAuthenticator that checks CRAM-MD5 answers too (the
+    password is the user name)."""
+
+    def authenticate_cram_md5(self, username, challenge, digest, peer):
+        return digest_matches(username, challenge, digest)
+
+
+#: the authenticators a ServerProcess may run with (``authenticator``)
+AUTHENTICATORS = {'user-is-password': UserIsPasswordAuthenticator,
+                  'cram-md5': CramMd5Authenticator,
+                  'accept-any': AcceptAnyAuthenticator}
+
+
 class SpoolDeliverer(IMessageDeliverer):
     """Pickles every message into a file of its own in ``spool_dir`` (the
     test process reads them back). The file is complete before the client
@@ -189,8 +205,16 @@ FAULT_POLICIES = {
     'faults-greylisting': lambda: FaultPolicy(Greylisting(3600)),
 }
 
+
+class CramMd5Policy(ScriptedPolicy):
+    """ScriptedPolicy that offers CRAM-MD5 first."""
+
+    def auth_methods(self, peer):
+        return ('CRAM-MD5', 'PLAIN', 'LOGIN')
+
+
 POLICIES = {'scripted': ScriptedPolicy, 'default': IMTAPolicy,
-            'broken': BrokenPolicy}
+            'broken': BrokenPolicy, 'cram-md5': CramMd5Policy}
 POLICIES.update(FAULT_POLICIES)
 
 
@@ -310,14 +334,17 @@ class ServerProcess(object):
     helper thread and only the signal wake-up fd can wake the serving
     thread for its handler. ``shutdown_timeout``: what the SIGUSR1 handler
     passes to ``shutdown_server(timeout_seconds)``. ``options`` go to
-    PythonMTA."""
+    PythonMTA. ``authenticator``: the name of one of AUTHENTICATORS (instead
+    of UserIsPasswordAuthenticator)."""
 
     def __init__(self, use_multiprocessing, policy='scripted', cycles=1,
                  start_method=None, new_process_group=False,
                  deliverer_instance=False, signals_in_other_thread=False,
-                 shutdown_timeout=None, **options):
+                 shutdown_timeout=None, authenticator='user-is-password',
+                 **options):
         self.config = {'use_multiprocessing': use_multiprocessing,
                        'policy': policy, 'options': options,
+                       'authenticator': authenticator,
                        'cycles': cycles, 'start_method': start_method,
                        'deliverer_instance': deliverer_instance,
                        'signals_in_other_thread': signals_in_other_thread,

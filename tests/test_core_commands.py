@@ -84,8 +84,14 @@ class DeclarationsTest(unittest.TestCase):
     def test_usage(self):
         self.assertEqual('MAIL FROM:<address> [SIZE=<octets>]',
                          usage_of('MAIL'))
+        self.assertEqual('AUTH CRAM-MD5 | AUTH LOGIN [<base64 username>] | '
+                         'AUTH PLAIN <base64 of [authzid]\\0username\\0password>',
+                         usage_of('AUTH'))
+        # (a command that is off is left out: CRAM-MD5 without an
+        # authenticator that can do it)
         self.assertEqual('AUTH LOGIN [<base64 username>] | AUTH PLAIN <base64 '
-                         'of [authzid]\\0username\\0password>', usage_of('AUTH'))
+                         'of [authzid]\\0username\\0password>',
+                         usage_of('AUTH', frozenset(['AUTH CRAM-MD5'])))
         self.assertEqual('NOOP', usage_of('NOOP'))
         self.assertEqual('', usage_of('FNORD'))
 

@@ -93,7 +93,7 @@ class StateTableTest(unittest.TestCase):
     def test_each_state_reads_what_it_waits_for(self):
         for state in states.TRANSITIONS:
             expected = states.MESSAGE_DATA if state == 'receiving_message' \
-                else states.AUTH_LINE if state.startswith('auth_login') \
+                else states.AUTH_LINE if state in states.AUTH_EXCHANGE_STATES \
                 else states.TLS_HANDSHAKE if state == 'starting_tls' \
                 else states.CHUNK_DATA if state == 'receiving_chunk' \
                 else states.COMMAND_LINE
