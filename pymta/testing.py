@@ -27,20 +27,18 @@ STOP_SECONDS = 10.0
 
 
 class _TestPolicy(IMTAPolicy):
-    """Accepts everything; offers AUTH (PLAIN, LOGIN) only when there is
-    an authenticator, and announces the size limit (EHLO ``SIZE``)."""
+    """Accepts everything; offers AUTH (``auth_methods``) only when there
+    is an authenticator, and announces the size limit (EHLO ``SIZE``)."""
 
-    def __init__(self, has_authenticator, max_message_size):
-        self._has_authenticator = has_authenticator
+    def __init__(self, auth_methods, max_message_size):
+        self._auth_methods = tuple(auth_methods)
         self._max_message_size = max_message_size
 
     def max_message_size(self, peer):
         return self._max_message_size
 
     def auth_methods(self, peer):
-        if not self._has_authenticator:
-            return ()
-        return IMTAPolicy.auth_methods(self, peer)
+        return self._auth_methods
 
 
 class SMTPTestServer(object):
@@ -53,7 +51,12 @@ class SMTPTestServer(object):
     * ``policy``: an ``IMTAPolicy`` (class or instance; e.g. a
       ``pymta.policies.FaultPolicy``); default: accept everything.
     * ``authenticator``: an ``IAuthenticator`` (class or instance); AUTH is
-      offered only with one (by the default policy).
+      offered only with one (by the default policy), e.g.
+      ``pymta.authenticators.AcceptAnyAuthenticator``, which records the
+      credentials on each message.
+    * ``auth_methods`` (``('PLAIN', 'LOGIN')``): the mechanisms the default
+      policy offers with an authenticator; add ``'CRAM-MD5'`` for an
+      authenticator that can check it (smtplib's ``login()`` prefers it).
     * ``deliverer``: an ``IMessageDeliverer`` (class or instance) that gets
       every message as well; ``messages`` has them anyway.
     * ``max_message_size``: the most octets of message data (announced as
@@ -73,13 +76,18 @@ class SMTPTestServer(object):
 
     def __init__(self, policy=None, authenticator=None, deliverer=None,
                  max_message_size=None, tls=None, processes=False,
-                 host='127.0.0.1', **server_options):
+                 host='127.0.0.1', auth_methods=('PLAIN', 'LOGIN'),
+                 **server_options):
         self.host = host
         self.port = None
         self.certificate = None
         self._directory = None
         self._thread = None
         try:
+            if policy is None:
+                policy = _TestPolicy(
+                    auth_methods if authenticator is not None else (),
+                    max_message_size)
             self._build(policy, authenticator, deliverer, max_message_size,
                         tls, processes, server_options)
         except BaseException:
@@ -93,8 +101,6 @@ class SMTPTestServer(object):
             self._directory = tempfile.mkdtemp(prefix='pymta-tls-')
             tls = self_signed_certificate(self._directory)
             self.certificate = tls[0]
-        if policy is None:
-            policy = _TestPolicy(authenticator is not None, max_message_size)
         if max_message_size is not None:
             server_options['default_max_message_size'] = max_message_size
         server_options['collect_messages'] = True

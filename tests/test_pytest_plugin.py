@@ -14,6 +14,7 @@ import textwrap
 import unittest
 
 from pymta.api import IMTAPolicy
+from pymta.authenticators import AcceptAnyAuthenticator
 from pymta.test_util import DummyAuthenticator
 from pymta.testing import SMTPTestServer
 from .mta_support import TIMEOUT, find_executable, \
@@ -62,6 +63,29 @@ class SMTPTestServerTest(unittest.TestCase):
             client.sendmail('a@example.com', ['b@example.com'], 'hi')
             client.quit()
             self.assertEqual('joe', server.wait_for_messages(1)[0].username)
+
+    def test_any_credentials_recorded_on_the_message(self):
+        with SMTPTestServer(authenticator=AcceptAnyAuthenticator) as server:
+            client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT)
+            client.ehlo('client.example.com')
+            self.assertEqual(' PLAIN LOGIN', client.esmtp_features['auth'])
+            client.login('joe', 'secret')
+            client.sendmail('a@example.com', ['b@example.com'], 'hi')
+            client.quit()
+            message = server.wait_for_messages(1)[0]
+            self.assertEqual(('PLAIN', 'joe', 'secret'), (
+                message.auth_mechanism, message.username, message.password))
+
+    def test_cram_md5_when_asked_for(self):
+        with SMTPTestServer(authenticator=AcceptAnyAuthenticator,
+                            auth_methods=('CRAM-MD5', 'PLAIN')) as server:
+            client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT)
+            client.login('joe', 'secret')
+            client.sendmail('a@example.com', ['b@example.com'], 'hi')
+            client.quit()
+            message = server.wait_for_messages(1)[0]
+            self.assertEqual(('CRAM-MD5', 'joe'), (
+                message.auth_mechanism, message.username))
 
     def test_a_size_limit_is_announced_and_kept(self):
         with SMTPTestServer(max_message_size=100) as server:
