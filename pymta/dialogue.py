@@ -50,6 +50,7 @@ from .commands import CARRY_OCTETS, COMMANDS, EXTENSIONS, \
     VERBS_WITH_KEYWORD, usage_of, verbs_with
 from .compat import b64decode, basestring, wire_bytes
 from .decisions import as_policy_decision
+from .message_octets import text_size_of
 from .model import Message, Peer
 from .replies import SYNTAX_ERROR_CODE, enhanced_reply_for, printable, \
     reply_for, with_enhanced_code
@@ -295,10 +296,10 @@ class Dialogue(object):
             self.chunk_is_last = False
             self.reader = SKIPPED_CHUNK
 
-    def last_chunk(self, msg_data):
+    def last_chunk(self, msg_data, msg_bytes=None):
         """The last BDAT chunk arrived: ``msg_data`` is the text of all
-        the chunks."""
-        self.message(msg_data, 'LAST_CHUNK')
+        the chunks, ``msg_bytes`` their octets (see ``message``)."""
+        self.message(msg_data, 'LAST_CHUNK', msg_bytes)
 
     def chunk(self):
         """A BDAT chunk that is not the last arrived (its octets are the
@@ -323,16 +324,24 @@ class Dialogue(object):
         self.chunk_size = 0
         self.message_too_big('LAST_CHUNK')
 
-    def message(self, msg_data, step='MSGDATA'):
+    def message(self, msg_data, step='MSGDATA', msg_bytes=None):
         """The end of the message data: ``msg_data`` is the message text
-        (``step``: the end of DATA, or of the last BDAT chunk)."""
+        (``step``: the end of DATA, or of the last BDAT chunk).
+        ``msg_bytes``: the octets as received (``Message.msg_bytes``) where
+        known; either may be None, to be derived from the other."""
         if self.is_closed:
             return
         if not self.state.can_execute(step):
             self._reply_not_allowed(step)
             return
         try:
-            is_too_big = _is_longer_than(msg_data, self._max_message_size())
+            max_size = self._max_message_size()
+            if msg_data is None and msg_bytes is not None:
+                # (the text's size counted on the octets: no copy made)
+                is_too_big = max_size is not None and \
+                    text_size_of(msg_bytes) > max_size
+            else:
+                is_too_big = _is_longer_than(msg_data, max_size)
         except _ServerFault:
             self._end_transaction(step)
             self._send(self._reply_for('internal_error'))
@@ -343,6 +352,9 @@ class Dialogue(object):
             return
         message = self._message
         message.msg_data = msg_data
+        if msg_bytes is not None:
+            message.msg_bytes = msg_bytes
+            msg_data = message.msg_data
         self._end_transaction(step)
         try:
             self._decide('accept_msgdata', (msg_data, message),
