@@ -45,7 +45,7 @@ import logging
 
 from pycerberus.errors import InvalidDataError
 
-from .api import PolicyDecision
+from .api import IMTAPolicy, PolicyDecision
 from .commands import CARRY_OCTETS, COMMANDS, EXTENSIONS, \
     VERBS_WITH_KEYWORD, usage_of, verbs_with
 from .compat import b64decode, basestring, wire_bytes
@@ -354,7 +354,10 @@ class Dialogue(object):
         message.msg_data = msg_data
         if msg_bytes is not None:
             message.msg_bytes = msg_bytes
-            msg_data = message.msg_data
+            if _reads_msgdata(self._policy):
+                # The text is made only for a policy that reads it: making
+                # it takes a third copy of the message for a moment.
+                msg_data = message.msg_data
         self._end_transaction(step)
         try:
             self._decide('accept_msgdata', (msg_data, message),
@@ -827,6 +830,16 @@ class _DefaultsWithoutPolicy(object):
 
 
 _DEFAULTS_WITHOUT_POLICY = _DefaultsWithoutPolicy()
+
+
+def _reads_msgdata(policy):
+    """Does ``policy`` have an ``accept_msgdata`` of its own (not
+    ``IMTAPolicy``'s, which accepts whatever the text)?"""
+    if policy is None:
+        return False
+    method = getattr(policy, 'accept_msgdata', None)
+    return getattr(method, '__func__', method) is not \
+        IMTAPolicy.__dict__['accept_msgdata']
 
 
 def _is_longer_than(text, max_size):

@@ -393,6 +393,25 @@ class ConnectionHandsOnOctetsTest(unittest.TestCase):
         self.assertEqual([(text, text, octets)], policy.msgdata)
         self.assertTrue(policy.msgdata[0][0] is message.msg_data)
 
+    def test_the_text_is_made_only_for_a_policy_that_reads_it(self):
+        class OwnPolicy(IMTAPolicy):
+            pass
+
+        class InstancePolicy(IMTAPolicy):
+            pass
+        reading = InstancePolicy()
+        reading.accept_msgdata = lambda msgdata, message: msgdata == 'hi'
+        for policy, made in ((None, False), (IMTAPolicy(), False),
+                             (OwnPolicy(), False),
+                             (RecordingMsgdataPolicy(), True),
+                             (reading, True)):
+            connection, deliverer = connection_in_data(policy)
+            connection.receive_data(b'DATA\r\nhi\r\n.\r\n')
+            self.assertTrue(b'\r\n250 ' in connection.data_to_send())
+            [message] = deliverer.messages
+            self.assertEqual(made, '_derived_data' in vars(message), policy)
+            self.assertEqual('hi', message.msg_data)
+
     def test_bdat(self):
         connection, deliverer = connection_in_data(extensions=['CHUNKING'])
         connection.receive_data(b'BDAT 9\r\nSubject:\r')
