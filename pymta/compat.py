@@ -38,10 +38,12 @@ def b(text):
 
 
 if PY2:
-    def native_from_wire(octets, start=0):
-        """Native str from ``octets[start:]`` read off the wire (Python 2: the
-        bytes)."""
-        return octets[start:] if start else octets
+    def native_from_wire(octets, start=0, stop=None):
+        """Native str from ``octets[start:stop]`` read off the wire (Python
+        2: the bytes)."""
+        if start or stop is not None:
+            return octets[start:stop]
+        return octets
 
     def wire_bytes(text):
         """Octets to write to the wire for a native or unicode string."""
@@ -93,12 +95,13 @@ if PY2:
             return value[index]
         return match.group(0)
 else:
-    def native_from_wire(octets, start=0):
-        """Native str from ``octets[start:]`` read off the wire. UTF-8 with
-        surrogateescape: every byte sequence arrives and round-trips. (A
-        memoryview avoids copying a large message to skip its start.)"""
-        if start:
-            return str(memoryview(octets)[start:], 'utf-8', 'surrogateescape')
+    def native_from_wire(octets, start=0, stop=None):
+        """Native str from ``octets[start:stop]`` read off the wire. UTF-8
+        with surrogateescape: every byte sequence arrives and round-trips.
+        (A memoryview avoids copying a large message to cut it.)"""
+        if start or stop is not None:
+            return str(memoryview(octets)[start:stop], 'utf-8',
+                       'surrogateescape')
         return octets.decode('utf-8', 'surrogateescape')
 
     def wire_bytes(text):
@@ -126,6 +129,18 @@ else:
     def validation_character_at(value, index):
         """The character of ``value`` that starts at ``index``."""
         return value[index]
+
+
+def email_from_octets(octets):
+    """An ``email.message.Message`` parsed from a message's ``octets``:
+    Python 3 parses with ``email.policy.default`` (an ``EmailMessage``),
+    Python 2 with its only parser. (``email`` is imported here: it loads
+    ``socket``, which the sans-I/O core must not.)"""
+    import email
+    if PY2:
+        return email.message_from_string(octets)
+    import email.policy
+    return email.message_from_bytes(octets, policy=email.policy.default)
 
 
 def b64encode(text):

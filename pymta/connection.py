@@ -231,7 +231,7 @@ class SMTPConnection(object):
             dialogue.chunks_too_big()
         elif dialogue.chunk_is_last:
             self._chunks = None
-            dialogue.last_chunk(chunks.message_text())
+            dialogue.last_chunk(None, msg_bytes=chunks.message_bytes())
         else:
             dialogue.chunk()
         return position
@@ -247,7 +247,7 @@ class SMTPConnection(object):
         if collector.is_too_big:
             self.dialogue.message_too_big()
         else:
-            self.dialogue.message(collector.message_text())
+            self.dialogue.message(None, msg_bytes=collector.message_bytes())
         return end
 
 

@@ -46,12 +46,13 @@ import logging
 
 from pycerberus.errors import InvalidDataError
 
-from .api import PolicyDecision
+from .api import IMTAPolicy, PolicyDecision
 from .commands import CARRY_OCTETS, COMMANDS, EXTENSIONS, \
     VERBS_WITH_KEYWORD, usage_of, verbs_with
 from .compat import b64decode, b64encode, basestring, wire_bytes
 from .cram_md5 import new_challenge
 from .decisions import as_policy_decision
+from .message_octets import text_size_of
 from .model import Message, Peer
 from .replies import SYNTAX_ERROR_CODE, enhanced_reply_for, printable, \
     reply_for, with_enhanced_code
@@ -310,10 +311,10 @@ class Dialogue(object):
             self.chunk_is_last = False
             self.reader = SKIPPED_CHUNK
 
-    def last_chunk(self, msg_data):
+    def last_chunk(self, msg_data, msg_bytes=None):
         """The last BDAT chunk arrived: ``msg_data`` is the text of all
-        the chunks."""
-        self.message(msg_data, 'LAST_CHUNK')
+        the chunks, ``msg_bytes`` their octets (see ``message``)."""
+        self.message(msg_data, 'LAST_CHUNK', msg_bytes)
 
     def chunk(self):
         """A BDAT chunk that is not the last arrived (its octets are the
@@ -338,16 +339,24 @@ class Dialogue(object):
         self.chunk_size = 0
         self.message_too_big('LAST_CHUNK')
 
-    def message(self, msg_data, step='MSGDATA'):
+    def message(self, msg_data, step='MSGDATA', msg_bytes=None):
         """The end of the message data: ``msg_data`` is the message text
-        (``step``: the end of DATA, or of the last BDAT chunk)."""
+        (``step``: the end of DATA, or of the last BDAT chunk).
+        ``msg_bytes``: the octets as received (``Message.msg_bytes``) where
+        known; either may be None, to be derived from the other."""
         if self.is_closed:
             return
         if not self.state.can_execute(step):
             self._reply_not_allowed(step)
             return
         try:
-            is_too_big = _is_longer_than(msg_data, self._max_message_size())
+            max_size = self._max_message_size()
+            if msg_data is None and msg_bytes is not None:
+                # (the text's size counted on the octets: no copy made)
+                is_too_big = max_size is not None and \
+                    text_size_of(msg_bytes) > max_size
+            else:
+                is_too_big = _is_longer_than(msg_data, max_size)
         except _ServerFault:
             self._end_transaction(step)
             self._send(self._reply_for('internal_error'))
@@ -358,6 +367,12 @@ class Dialogue(object):
             return
         message = self._message
         message.msg_data = msg_data
+        if msg_bytes is not None:
+            message.msg_bytes = msg_bytes
+            if _reads_msgdata(self._policy):
+                # The text is made only for a policy that reads it: making
+                # it takes a third copy of the message for a moment.
+                msg_data = message.msg_data
         self._end_transaction(step)
         try:
             self._decide('accept_msgdata', (msg_data, message),
@@ -902,6 +917,16 @@ class _DefaultsWithoutPolicy(object):
 
 
 _DEFAULTS_WITHOUT_POLICY = _DefaultsWithoutPolicy()
+
+
+def _reads_msgdata(policy):
+    """Does ``policy`` have an ``accept_msgdata`` of its own (not
+    ``IMTAPolicy``'s, which accepts whatever the text)?"""
+    if policy is None:
+        return False
+    method = getattr(policy, 'accept_msgdata', None)
+    return getattr(method, '__func__', method) is not \
+        IMTAPolicy.__dict__['accept_msgdata']
 
 
 def _is_longer_than(text, max_size):

@@ -15,7 +15,7 @@ from __future__ import absolute_import
 import re
 
 from .commands import COMMANDS
-from .compat import native_from_wire
+from .message_octets import text_from_octets
 
 
 __all__ = ['ChunkCollector', 'MAX_COMMAND_LINE_OCTETS', 'MessageCollector',
@@ -79,11 +79,16 @@ class MessageCollector(object):
     """Collects one message's data until ``<CRLF>.<CRLF>``; keeps at most
     ``max_size`` octets (plus one chunk)."""
 
-    __slots__ = ('_chunks', '_tail', '_size', '_max_size', 'is_too_big')
+    __slots__ = ('_chunks', '_tail', '_skip', '_first_line_checked',
+                 '_size', '_max_size', 'is_too_big')
 
     def __init__(self, max_size):
         self._chunks = []
         self._tail = _DATA_START
+        # octets at the window's start not to keep: what is left of the
+        # pretended CRLF, and the stuffed dot of the first line
+        self._skip = len(_DATA_START)
+        self._first_line_checked = False
         # octets seen, counting the pretended CRLF at the start
         self._size = 0
         self._max_size = max_size
@@ -95,36 +100,55 @@ class MessageCollector(object):
         window = self._tail + data[start:] if start else self._tail + data
         end = window.find(_END_OF_DATA)
         if end >= 0:
-            self._keep(window[:end])
+            # The terminator's CRLF ends the last line: it is kept.
+            self._keep(window, end, end + 2)
             return start + end + len(_END_OF_DATA) - len(self._tail)
         # The last four octets may be the start of a terminator split over
         # chunks: look at them again with the next chunk.
-        self._keep(window[:-4])
+        end = max(len(window) - 4, 0)
+        self._keep(window, end, end)
         self._tail = window[-4:]
         return -1
 
-    def _keep(self, octets):
-        self._size += len(octets)
+    def _keep(self, window, end, stop):
+        """``window[:end]`` is message data (the pretended CRLF included),
+        counted; ``window[:stop]`` is kept, less the octets to skip."""
+        self._size += end
+        skip = self._skip
+        if not self._first_line_checked and len(window) >= skip + 2:
+            # (always so before the first octet of the message is kept)
+            self._first_line_checked = True
+            if window[skip:skip + 2] == b'..':
+                # The first line is dot-stuffed; the join in
+                # message_bytes() sees no LF before it.
+                skip += 1
+        begin = min(skip, stop)
+        self._skip = skip - begin
         if self.is_too_big:
             return
-        self._chunks.append(octets)
+        if stop > begin:
+            self._chunks.append(window[begin:stop])
         if self._max_size is not None and \
                 self._size - len(_DATA_START) > self._max_size:
             self.is_too_big = True
             self._chunks = []
 
-    def message_text(self):
-        """The message as a native string: CRLF -> LF, dot-stuffing undone
-        (also after a bare LF, as Python 3's smtplib stuffs bytes messages
-        with bare LFs), the final line end removed."""
+    def message_bytes(self):
+        """The message's octets (``Message.msg_bytes``): as sent, with
+        dot-stuffing undone (also after a bare LF, as Python 3's smtplib
+        stuffs bytes messages with bare LFs); the last line's CRLF kept
+        (RFC 5321: the terminator is ``.<CRLF>`` after it); ``b''`` for an
+        empty message."""
         # Each step drops its input right away: at most two copies of the
         # message are alive at any moment.
         octets = b''.join(self._chunks)
         self._chunks = []
-        octets = octets.replace(b'\r\n', b'\n')
-        octets = octets.replace(b'\n..', b'\n.')
-        # the pretended CRLF at the start is one LF now
-        return native_from_wire(octets, 1 if octets else 0)
+        return octets.replace(b'\n..', b'\n.')
+
+    def message_text(self):
+        """The message as a native string (``Message.msg_data``): CRLF ->
+        LF, dot-stuffing undone, the final line end removed."""
+        return text_from_octets(self.message_bytes())
 
 
 class ChunkCollector(object):
@@ -151,14 +175,15 @@ class ChunkCollector(object):
             return
         self._chunks.append(octets)
 
+    def message_bytes(self):
+        """The message's octets: the chunks joined, as they are."""
+        octets = b''.join(self._chunks)
+        self._chunks = []
+        return octets
+
     def message_text(self):
         """The message as a native string, as ``MessageCollector`` gives
         it: CRLF -> LF, and one final line end removed (what DATA's
         terminator takes), so that the same message reads the same either
         way."""
-        octets = b''.join(self._chunks)
-        self._chunks = []
-        octets = octets.replace(b'\r\n', b'\n')
-        if octets.endswith(b'\n'):
-            octets = octets[:-1]
-        return native_from_wire(octets)
+        return text_from_octets(self.message_bytes())
