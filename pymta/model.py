@@ -26,7 +26,9 @@ class Message(object):
 
     ``smtp_helo`` is the HELO/EHLO argument, ``smtp_from`` the reverse path
     without angle brackets (``''`` for ``<>``), ``smtp_to`` the list of forward
-    paths, ``username`` the user name of a successful AUTH, ``tls`` None
+    paths, ``username`` the user name of a successful AUTH (and
+    ``auth_mechanism`` its mechanism; ``password`` only where the
+    authenticator has ``records_password``), ``tls`` None
     or, for a message that came over TLS, ``{'version': 'TLSv1.3',
     'cipher': ...}``.
 

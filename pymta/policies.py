@@ -3,9 +3,10 @@
 purpose, to test how a sending application copes.
 
 A fault names the command it acts on (``'connect'``, ``'HELO'``, ``'EHLO'``,
-``'AUTH'`` (or ``'AUTH PLAIN'``, ``'AUTH LOGIN'``), ``'MAIL FROM'``,
-``'RCPT TO'``, ``'DATA'`` (and the first BDAT), ``'message'`` (the end of
-the message data), ``'STARTTLS'``; case does not matter; a sequence of
+``'AUTH'`` (or ``'AUTH PLAIN'``, ``'AUTH LOGIN'``, ``'AUTH CRAM-MD5'``),
+``'MAIL FROM'``, ``'RCPT TO'``, ``'DATA'`` (and the first BDAT),
+``'message'`` (the end of the message data), ``'STARTTLS'``; case does not
+matter; a sequence of
 names for several) and, optionally, when: ``nth`` (the Nth time, 1 for the
 first, or a collection of such numbers) and ``rate`` (a random fraction,
 with ``seed`` for the same sequence every run). ``FaultPolicy`` asks its
@@ -45,9 +46,11 @@ COMMAND_HOOKS = {
     'connect': ('accept_new_connection',),
     'HELO': ('accept_helo',),
     'EHLO': ('accept_ehlo',),
-    'AUTH': ('accept_auth_plain', 'accept_auth_login'),
+    'AUTH': ('accept_auth_plain', 'accept_auth_login',
+             'accept_auth_cram_md5'),
     'AUTH PLAIN': ('accept_auth_plain',),
     'AUTH LOGIN': ('accept_auth_login',),
+    'AUTH CRAM-MD5': ('accept_auth_cram_md5',),
     'MAIL FROM': ('accept_from',),
     'RCPT TO': ('accept_rcpt_to',),
     'DATA': ('accept_data',),

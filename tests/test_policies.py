@@ -64,8 +64,11 @@ class CommandNamesTest(unittest.TestCase):
         self.assertEqual(('RCPT TO',), TempFail('rcpt  to').commands)
         self.assertEqual(('connect',), Reject('CONNECT').commands)
         self.assertEqual(('message',), Drop('Message').commands)
-        self.assertEqual(frozenset(['accept_auth_plain', 'accept_auth_login']),
+        self.assertEqual(frozenset(['accept_auth_plain', 'accept_auth_login',
+                                    'accept_auth_cram_md5']),
                          TempFail('AUTH').hooks)
+        self.assertEqual(frozenset(['accept_auth_cram_md5']),
+                         Reject('auth cram-md5').hooks)
         self.assertEqual(frozenset(['accept_helo', 'accept_ehlo']),
                          Reject(('HELO', 'EHLO')).hooks)
 
@@ -265,9 +268,9 @@ class FaultPolicyTest(unittest.TestCase):
         calls = [
             ('accept_new_connection', peer), ('accept_helo', 'h', msg),
             ('accept_ehlo', 'h', msg), ('accept_auth_plain', 'u', 'p', msg),
-            ('accept_auth_login', 'u', msg), ('accept_from', 'a', msg),
-            ('accept_rcpt_to', 'b', msg), ('accept_data', msg),
-            ('accept_msgdata', 'text', msg)]
+            ('accept_auth_login', 'u', msg), ('accept_auth_cram_md5', msg),
+            ('accept_from', 'a', msg), ('accept_rcpt_to', 'b', msg),
+            ('accept_data', msg), ('accept_msgdata', 'text', msg)]
         for call in calls:
             self.assertEqual((False, (550, 'base')),
                              getattr(policy, call[0])(*call[1:]))
