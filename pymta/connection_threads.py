@@ -41,6 +41,9 @@ class ConnectionThreads(object):
         self.settings = settings
         self._lock = threading.Lock()
         self._threads = set()
+        # threads whose session is over but which may not have returned
+        # yet: stop() joins them, so that none is left when it returns
+        self._ending = []
         # sessions in progress: a session ends (and frees its place)
         # before its client can tell, so that a client reconnecting at
         # once is not turned away by a thread that is only closing up
@@ -62,6 +65,8 @@ class ConnectionThreads(object):
                 self._sessions < self.max_connections
             if accept:
                 self._sessions += 1
+                self._ending = [ending for ending in self._ending
+                                if ending.is_alive()]
                 thread = threading.Thread(
                     target=self._run, name='pymta %s:%s' % address[:2],
                     args=(connection, address, instances))
@@ -88,7 +93,9 @@ class ConnectionThreads(object):
                              on_session_end=self._session_ended)
         finally:
             with self._lock:
-                self._threads.discard(threading.current_thread())
+                thread = threading.current_thread()
+                self._threads.discard(thread)
+                self._ending.append(thread)
                 self._close_lifeline_if_done()
 
     def _session_ended(self):
@@ -122,6 +129,12 @@ class ConnectionThreads(object):
                 self._lifeline_sender = None
             self._close_lifeline_if_done()
         if self._all_ended.wait(timeout_seconds):
+            with self._lock:
+                ending, self._ending = self._ending, []
+            for thread in ending:
+                # (past its last statement: no timeout needed, and a
+                # timed join polls on Python 2)
+                thread.join()
             return True
         with self._lock:
             busy = len(self._threads)

@@ -132,7 +132,9 @@ def probe_connection(server, timeout=5.0):
         connection.close()
 
 
-def _start_server(mta, wait_until_ready=True):
+def start_in_thread(mta, wait_until_ready=True):
+    """Run ``mta`` in a started ``MTAThread`` (returned); with
+    ``wait_until_ready`` after one probe connection (see the module)."""
     thread = MTAThread(mta)
     thread.start()
     if wait_until_ready and getattr(mta, 'port', None):
@@ -177,7 +179,7 @@ class SMTPTestHelper(object):
                                 self.deliverer, self.policy_class,
                                 self.authenticator_class, **options)
         self.messages = self.mta.messages
-        self.mta_thread = _start_server(self.mta, wait_until_ready)
+        self.mta_thread = start_in_thread(self.mta, wait_until_ready)
         self.listen_port = self.mta.port
         return (self.hostname, self.listen_port)
 
@@ -252,7 +254,7 @@ class SMTPTestCase(AssertionsMixin, unittest.TestCase):
             # a build_mta() that only set self.mta
             mta = getattr(self, 'mta', None)
         self.mta = mta
-        self.mta_thread = _start_server(mta)
+        self.mta_thread = start_in_thread(mta)
         self.listen_port = getattr(mta, 'port', None) or self.listen_port
 
     def stop_mta(self):

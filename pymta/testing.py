@@ -16,7 +16,7 @@ import tempfile
 
 from .api import IMTAPolicy
 from .mailbox import WAIT_SECONDS
-from .server_test_helpers import DebuggingMTA, _start_server
+from .server_test_helpers import DebuggingMTA, start_in_thread
 from .mta import PythonMTA
 
 
@@ -121,7 +121,7 @@ class SMTPTestServer(object):
         if self._processes:
             self.server.__enter__()
         else:
-            self._thread = _start_server(self.server, wait_until_ready=False)
+            self._thread = start_in_thread(self.server, wait_until_ready=False)
         self.port = self.server.port
         return self
 
