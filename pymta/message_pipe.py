@@ -13,11 +13,10 @@ from __future__ import absolute_import
 
 import logging
 import pickle
-import socket
 import struct
 
 from .fdwait import _errno_of
-from .sockets import RETRY_ERRNOS, set_close_on_exec
+from .sockets import RETRY_ERRNOS, socket_pair
 
 
 __all__ = ['MessageReceiver', 'MessageSender', 'message_socket_pair']
@@ -31,9 +30,7 @@ _READ_SIZE = 256 * 1024
 
 def message_socket_pair():
     """``(parent end, worker end)``; the parent's is non-blocking."""
-    parent_end, worker_end = socket.socketpair()
-    for sock in (parent_end, worker_end):
-        set_close_on_exec(sock.fileno())
+    parent_end, worker_end = socket_pair()
     parent_end.setblocking(False)
     return parent_end, worker_end
 

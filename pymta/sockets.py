@@ -120,3 +120,12 @@ def set_close_on_exec(fd):
         return
     flags = fcntl.fcntl(fd, fcntl.F_GETFD)
     fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+
+
+def socket_pair():
+    """A connected pair of sockets (``socket.socketpair()``) that programs
+    started with exec do not inherit (forked workers do)."""
+    pair = socket.socketpair()
+    for sock in pair:
+        set_close_on_exec(sock.fileno())
+    return pair

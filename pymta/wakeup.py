@@ -6,9 +6,8 @@ a signal waits for a polling interval."""
 from __future__ import absolute_import
 
 import signal
-import socket
 
-from .sockets import set_close_on_exec
+from .sockets import socket_pair
 
 
 __all__ = ['drain', 'install_signal_wakeup', 'wakeup_pair']
@@ -17,10 +16,9 @@ __all__ = ['drain', 'install_signal_wakeup', 'wakeup_pair']
 def wakeup_pair():
     """The socket pair ``shutdown_server`` uses to wake the serving thread:
     ``(receiver, sender)``, both non-blocking."""
-    receiver, sender = socket.socketpair()
-    for sock in (receiver, sender):
-        set_close_on_exec(sock.fileno())
-        sock.setblocking(False)
+    receiver, sender = socket_pair()
+    receiver.setblocking(False)
+    sender.setblocking(False)
     return receiver, sender
 
 

@@ -588,6 +588,44 @@ def _close_quietly(connection):
         pass
 
 
+class ServerProcessPerClass(object):
+    """Mixed into a test case class: one ``ServerProcess`` per class
+    (``new_server()``: with ``server_options``), started in setUpClass and
+    stopped (exit status 0 required) in tearDownClass; a subclass sets
+    ``use_multiprocessing``. Each test starts with an empty spool."""
+
+    use_multiprocessing = None
+    server_options = {}
+    server = None
+
+    @classmethod
+    def new_server(cls):
+        return ServerProcess(cls.use_multiprocessing, **cls.server_options)
+
+    @classmethod
+    def setUpClass(cls):
+        super(ServerProcessPerClass, cls).setUpClass()
+        cls.server = cls.new_server()
+        try:
+            cls.server.start()
+        except Exception:
+            cls.server.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            status, output = cls.server.stop()
+            assert status == 0, (status, output, cls.server.stderr_text())
+        finally:
+            cls.server.cleanup()
+        super(ServerProcessPerClass, cls).tearDownClass()
+
+    def setUp(self):
+        super(ServerProcessPerClass, self).setUp()
+        self.server.forget_messages()
+
+
 class ServerTestCase(unittest.TestCase):
     """A test case that starts ``ServerProcess`` servers (stopped when the
     test ends) and talks to them with raw clients."""

@@ -14,44 +14,26 @@ import unittest
 
 from pymta.cram_md5 import digest_matches
 
-from .mta_support import OnForkPath, ServerProcess, smtp_client
+from .mta_support import OnForkPath, ServerProcess, ServerProcessPerClass, \
+    smtp_client
 
 
 def b64(text):
     return base64.b64encode(text.encode('utf-8')).decode('ascii')
 
 
-class ServerPerClass(object):
+class ServerPerClass(ServerProcessPerClass):
     """One server per class (``policy``, ``authenticator``: names of
     mta_support's POLICIES and AUTHENTICATORS); a subclass sets
     ``use_multiprocessing``. Each test starts with an empty spool."""
 
-    use_multiprocessing = None
     policy = None
     authenticator = None
-    server = None
 
     @classmethod
-    def setUpClass(cls):
-        super(ServerPerClass, cls).setUpClass()
-        cls.server = ServerProcess(cls.use_multiprocessing, policy=cls.policy,
-                                   authenticator=cls.authenticator)
-        try:
-            cls.server.start()
-        except Exception:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            status, output = cls.server.stop()
-            assert status == 0, (status, output, cls.server.stderr_text())
-        finally:
-            cls.server.cleanup()
-
-    def setUp(self):
-        self.server.forget_messages()
+    def new_server(cls):
+        return ServerProcess(cls.use_multiprocessing, policy=cls.policy,
+                             authenticator=cls.authenticator)
 
     def smtp(self):
         connection = smtp_client(self, self.server.port)

@@ -23,7 +23,8 @@ import unittest
 from pymta.compat import native_from_wire, wire_bytes
 
 from .mta_support import (AUTHENTICATOR_FAULT_USER, DELIVERER_FAULT_SENDER,
-                          MAX_SIZE, OnForkPath, RawClient, ServerProcess,
+                          MAX_SIZE, OnForkPath, RawClient,
+                          ServerProcessPerClass,
                           smtp_client, swaks_or_skip)
 
 
@@ -31,37 +32,13 @@ def b64(text):
     return base64.b64encode(text.encode('utf-8')).decode('ascii')
 
 
-class EndToEndTests(object):
+class EndToEndTests(ServerProcessPerClass):
     """The tests; a subclass sets ``use_multiprocessing``. One server per
     class (started in setUpClass); each test starts with an empty spool."""
-
-    use_multiprocessing = None
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ServerProcess(cls.use_multiprocessing)
-        try:
-            cls.server.start()
-        except Exception:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            status, output = cls.server.stop()
-            assert status == 0, (status, output, cls.server.stderr_text())
-        finally:
-            cls.server.cleanup()
-
-    def setUp(self):
-        self.server.forget_messages()
 
     # --- helpers -------------------------------------------------------------
     def smtp(self):
         return smtp_client(self, self.server.port)
-
 
     def raw(self):
         client = RawClient(self.server.port)

@@ -18,37 +18,15 @@ import six
 
 from pymta.compat import native_from_wire
 
-from .mta_support import OnForkPath, ServerProcess, ServerTestCase, \
+from .mta_support import OnForkPath, ServerProcessPerClass, ServerTestCase, \
     smtp_client
 
 
-class MsgBytesTests(object):
+class MsgBytesTests(ServerProcessPerClass):
     """The tests; a subclass sets ``use_multiprocessing``. One server (with
     CHUNKING) per class; each test starts with an empty spool."""
 
-    use_multiprocessing = None
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = ServerProcess(cls.use_multiprocessing,
-                                   extensions=['CHUNKING'])
-        try:
-            cls.server.start()
-        except Exception:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            status, output = cls.server.stop()
-            assert status == 0, (status, output, cls.server.stderr_text())
-        finally:
-            cls.server.cleanup()
-
-    def setUp(self):
-        self.server.forget_messages()
+    server_options = {'extensions': ['CHUNKING']}
 
     def send(self, msg):
         connection = smtp_client(self, self.server.port)
