@@ -588,6 +588,48 @@ def _close_quietly(connection):
         pass
 
 
+class ServerProgram(object):
+    """Mixed into a test case: runs ``command`` (a list) plus arguments as
+    a user would, a server program whose standard output the test reads;
+    killed at the end of the test if it still runs."""
+
+    command = None
+
+    def start(self, *arguments):
+        stderr_file = tempfile.TemporaryFile()
+        self.addCleanup(stderr_file.close)
+        with open(os.devnull, 'rb') as devnull:
+            process = subprocess.Popen(
+                self.command + list(arguments),
+                stdin=devnull, stdout=subprocess.PIPE, stderr=stderr_file,
+                env=subprocess_environment(), close_fds=True)
+        self.addCleanup(self.kill, process)
+        self.stderr_file = stderr_file
+        return process, OutputReader(process.stdout)
+
+    def kill(self, process):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+    def stderr_text(self):
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode('utf-8', 'replace')
+
+    def listening_port(self, output):
+        line = output.read_until(b'\n', timeout=30.0).decode('ascii')
+        self.assertTrue(' listening on 127.0.0.1:' in line, line)
+        return int(line.split('127.0.0.1:')[1].split()[0])
+
+    def assert_stops_cleanly(self, process, output, signum):
+        os.kill(process.pid, signum)
+        rest = output.read_to_eof(TIMEOUT)
+        self.assertEqual(0, wait_for_exit(process), self.stderr_text())
+        self.assertFalse('Traceback' in self.stderr_text(), self.stderr_text())
+        return rest
+
+
 class ServerProcessPerClass(object):
     """Mixed into a test case class: one ``ServerProcess`` per class
     (``new_server()``: with ``server_options``), started in setUpClass and

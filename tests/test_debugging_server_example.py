@@ -5,54 +5,18 @@ prints the messages it receives and stops on Ctrl-C (SIGINT) or SIGTERM."""
 
 from __future__ import absolute_import
 
-import os
 import signal
 import smtplib
 import socket
-import subprocess
 import sys
-import tempfile
 import unittest
 
-from .mta_support import (EXAMPLE_SCRIPT, TIMEOUT, OutputReader,
-                          subprocess_environment, wait_for_exit)
+from .mta_support import EXAMPLE_SCRIPT, TIMEOUT, ServerProgram, \
+    wait_for_exit
 
 
-class DebuggingServerExampleTest(unittest.TestCase):
-
-    def start(self, *arguments):
-        stderr_file = tempfile.TemporaryFile()
-        self.addCleanup(stderr_file.close)
-        with open(os.devnull, 'rb') as devnull:
-            process = subprocess.Popen(
-                [sys.executable, EXAMPLE_SCRIPT] + list(arguments),
-                stdin=devnull, stdout=subprocess.PIPE, stderr=stderr_file,
-                env=subprocess_environment(), close_fds=True)
-        self.addCleanup(self.kill, process)
-        self.stderr_file = stderr_file
-        return process, OutputReader(process.stdout)
-
-    def kill(self, process):
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-
-    def stderr_text(self):
-        self.stderr_file.seek(0)
-        return self.stderr_file.read().decode('utf-8', 'replace')
-
-    def listening_port(self, output):
-        line = output.read_until(b'\n', timeout=30.0).decode('ascii')
-        self.assertTrue(' listening on 127.0.0.1:' in line, line)
-        return int(line.split('127.0.0.1:')[1].split()[0])
-
-    def assert_stops_cleanly(self, process, output, signum):
-        os.kill(process.pid, signum)
-        rest = output.read_to_eof(TIMEOUT)
-        self.assertEqual(0, wait_for_exit(process), self.stderr_text())
-        self.assertFalse('Traceback' in self.stderr_text(), self.stderr_text())
-        return rest
+class DebuggingServerExampleTest(ServerProgram, unittest.TestCase):
+    command = [sys.executable, EXAMPLE_SCRIPT]
 
     def test_prints_each_message_with_its_envelope(self):
         process, output = self.start('127.0.0.1', '0')

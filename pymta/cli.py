@@ -1,0 +1,382 @@
+# -*- coding: utf-8 -*-
+"""``python -m pymta`` (and the ``pymta`` command): the debugging server.
+
+It accepts every message and prints it (or stores it in a Maildir or an
+mbox), with TLS, AUTH, the SMTP extensions and fault injection switched on
+by options; ``python -m pymta --help`` lists them. Ctrl-C, SIGINT or
+SIGTERM stop it with exit status 0.
+"""
+
+from __future__ import absolute_import, print_function
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
+from .api import IAuthenticator, IMessageDeliverer, IMTAPolicy
+from .compat import wire_bytes
+
+
+__all__ = ['main']
+
+DEFAULT_HOST = 'localhost'
+DEFAULT_PORT = 8025
+
+BEGIN = '---------- MESSAGE FOLLOWS ----------'
+BODY = '-------------- BODY -----------------'
+END = '------------ END MESSAGE ------------'
+
+#: ``--fault KIND:COMMAND[:OPTIONS]``: KIND -> the ``pymta.policies`` class
+#: (and its keyword arguments)
+FAULT_KINDS = {
+    'reject': ('Reject', {}),
+    'tempfail': ('TempFail', {}),
+    'shutdown': ('Shutdown421', {}),
+    'drop': ('Drop', {}),
+    'drop-after': ('Drop', {'before_reply': False}),
+    'delay': ('Delay', {}),
+}
+#: the options a fault takes, and how each is read
+FAULT_OPTIONS = {'nth': int, 'rate': float, 'seed': int, 'code': int,
+                 'text': str, 'seconds': float}
+
+#: the switches of the extensions: ``--smtputf8`` ... -> the extension
+EXTENSION_SWITCHES = (
+    ('pipelining', 'PIPELINING'), ('8bitmime', '8BITMIME'),
+    ('smtputf8', 'SMTPUTF8'), ('enhancedstatuscodes', 'ENHANCEDSTATUSCODES'),
+    ('dsn', 'DSN'), ('chunking', 'CHUNKING'))
+
+
+class UsageError(Exception):
+    """An option that cannot be used as given (exit status 2)."""
+
+
+# --- what the server does with a message --------------------------------------
+def _write(octets):
+    """Write ``octets`` to standard output with as few writes as possible,
+    so that messages from several worker processes do not interleave."""
+    sys.stdout.flush()
+    while octets:
+        written = os.write(sys.stdout.fileno(), octets)
+        octets = octets[written:]
+
+
+class PrintingDeliverer(IMessageDeliverer):
+    """Prints every accepted message with its envelope on standard
+    output, between delimiter lines."""
+
+    def new_message_accepted(self, msg):
+        envelope = [
+            BEGIN,
+            'Peer:       %s:%s' % (msg.peer.remote_ip, msg.peer.remote_port),
+            'HELO:       %s' % (msg.smtp_helo,),
+            'Sender:     <%s>' % (msg.smtp_from,),
+            'Recipients: %s' % ', '.join(['<%s>' % (to,)
+                                          for to in msg.smtp_to]),
+        ]
+        if msg.username is not None:
+            envelope.append('Username:   %s' % (msg.username,))
+        envelope.append(BODY)
+        text = b''.join([wire_bytes(line) + b'\n' for line in envelope])
+        text += wire_bytes(msg.msg_data or '') + b'\n' + \
+            wire_bytes(END) + b'\n'
+        _write(text)
+
+
+class _Deliverers(IMessageDeliverer):
+    """Hands each message to several deliverers, in order."""
+
+    def __init__(self, deliverers):
+        self.deliverers = deliverers
+
+    def new_message_accepted(self, msg):
+        for deliverer in self.deliverers:
+            deliverer.new_message_accepted(msg)
+
+
+# --- AUTH ---------------------------------------------------------------------
+class PasswordAuthenticator(IAuthenticator):
+    """Accepts the users given with ``--auth USER:PASSWORD`` (PLAIN, LOGIN
+    and CRAM-MD5)."""
+
+    def __init__(self, passwords):
+        self.passwords = dict(passwords)
+
+    def authenticate(self, username, password, peer):
+        known = self.passwords.get(username)
+        return known is not None and known == password
+
+    def authenticate_cram_md5(self, username, challenge, digest, peer):
+        from .cram_md5 import digest_matches
+        known = self.passwords.get(username)
+        return known is not None and digest_matches(known, challenge, digest)
+
+
+class _CommandLinePolicy(IMTAPolicy):
+    """Accepts everything; announces the size limit; offers AUTH only
+    with an authenticator."""
+
+    def __init__(self, max_message_size, auth_methods):
+        self._max_message_size = max_message_size
+        self._auth_methods = tuple(auth_methods)
+
+    def max_message_size(self, peer):
+        return self._max_message_size
+
+    def auth_methods(self, peer):
+        return self._auth_methods
+
+
+# --- the options --------------------------------------------------------------
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog='python -m pymta',
+        description='A debugging SMTP server: accepts every message and '
+        'prints it (or stores it). Ctrl-C stops it.',
+        epilog='Send it a message: swaks --server localhost:8025 --to '
+        'you@example.com')
+    where = parser.add_argument_group('where')
+    where.add_argument('--host', default=DEFAULT_HOST,
+                       help='the address to listen on (default: %(default)s)')
+    where.add_argument('--port', type=int, default=DEFAULT_PORT,
+                       help='the TCP port (default: %(default)s; 0: a free '
+                       'one)')
+    mail = parser.add_argument_group('what happens to the mail')
+    mail.add_argument('--maildir', metavar='DIR',
+                      help='store every message in the Maildir DIR (made '
+                      'if missing)')
+    mail.add_argument('--mbox', metavar='FILE',
+                      help='store every message in the mbox FILE (made if '
+                      'missing)')
+    mail.add_argument('--quiet', action='store_true',
+                      help='do not print the messages')
+    mail.add_argument('-v', '--verbose', action='store_true',
+                      help='log every command and reply (the transcript, '
+                      'passwords masked) to standard error')
+    mail.add_argument('--max-size', type=int, metavar='BYTES',
+                      help='refuse larger messages (552), announced in EHLO')
+    tls = parser.add_argument_group('TLS')
+    tls.add_argument('--tls-cert', metavar='FILE',
+                     help='the certificate (PEM) for STARTTLS; with '
+                     '--tls-key unless FILE holds the key too')
+    tls.add_argument('--tls-key', metavar='FILE', help='its private key')
+    tls.add_argument('--tls-self-signed', action='store_true',
+                     help='TLS with a throwaway self-signed certificate '
+                     '(needs the openssl command)')
+    tls.add_argument('--smtps', action='store_true',
+                     help='implicit TLS: every connection starts with the '
+                     'TLS handshake (usually port 465)')
+    tls.add_argument('--require-tls', nargs='?', const='all',
+                     choices=('auth', 'all'),
+                     help='require STARTTLS before AUTH (auth) or before '
+                     'MAIL too (all, the default)')
+    auth = parser.add_argument_group('AUTH (offered only with one of these)')
+    auth.add_argument('--auth', action='append', default=[],
+                      metavar='USER:PASSWORD',
+                      help='accept this user (PLAIN, LOGIN, CRAM-MD5); '
+                      'may be repeated')
+    auth.add_argument('--auth-any', action='store_true',
+                      help='accept any user and password (PLAIN, LOGIN)')
+    extensions = parser.add_argument_group(
+        'SMTP extensions (each off by default)')
+    for switch, name in EXTENSION_SWITCHES:
+        extensions.add_argument('--' + switch, dest=switch,
+                                action='store_true',
+                                help='offer %s' % (name,))
+    faults = parser.add_argument_group('fault injection')
+    faults.add_argument(
+        '--fault', action='append', default=[],
+        metavar='KIND:COMMAND[:OPTION=VALUE,...]',
+        help='make COMMAND fail: KIND is one of %s; COMMAND is connect, '
+        'HELO, EHLO, AUTH, MAIL FROM, RCPT TO, DATA, message or STARTTLS; '
+        'OPTIONs: nth=N, rate=R, seed=S, code=C, text=T, seconds=S (delay); '
+        'e.g. --fault "tempfail:RCPT TO:nth=1". May be repeated'
+        % (', '.join(sorted(FAULT_KINDS)),))
+    faults.add_argument('--greylist', type=float, metavar='SECONDS',
+                        help='greylisting: the first attempt of a (client, '
+                        'sender, recipient) gets 451, a retry after SECONDS '
+                        'is accepted')
+    return parser
+
+
+def parse_fault(spec):
+    """``KIND:COMMAND[:OPTION=VALUE,...]`` -> a ``pymta.policies`` fault."""
+    from . import policies
+    parts = spec.split(':', 2)
+    if len(parts) < 2:
+        raise UsageError('--fault %r: KIND:COMMAND[:OPTIONS] expected' % spec)
+    kind = parts[0].strip().lower()
+    if kind not in FAULT_KINDS:
+        raise UsageError('--fault %r: unknown kind %r (one of %s)' % (
+            spec, kind, ', '.join(sorted(FAULT_KINDS))))
+    class_name, options = FAULT_KINDS[kind]
+    options = dict(options)
+    for option in (parts[2].split(',') if len(parts) > 2 else ()):
+        name, equals, value = option.partition('=')
+        name = name.strip()
+        if not equals or name not in FAULT_OPTIONS:
+            raise UsageError('--fault %r: unknown option %r (known: %s)' % (
+                spec, option, ', '.join(sorted(FAULT_OPTIONS))))
+        try:
+            options[name] = FAULT_OPTIONS[name](value.strip())
+        except ValueError:
+            raise UsageError('--fault %r: %s=%r is not a number' % (
+                spec, name, value))
+    command = parts[1].strip()
+    try:
+        if kind == 'delay':
+            if 'seconds' not in options:
+                raise UsageError('--fault %r: delay needs seconds=S' % spec)
+            seconds = options.pop('seconds')
+            return policies.Delay(command, seconds, **options)
+        if 'seconds' in options:
+            raise UsageError('--fault %r: seconds only for delay' % spec)
+        return getattr(policies, class_name)(command, **options)
+    except (TypeError, ValueError) as e:
+        raise UsageError('--fault %r: %s' % (spec, e))
+
+
+def _authenticator(options):
+    if options.auth_any and options.auth:
+        raise UsageError('--auth-any and --auth: choose one')
+    if options.auth_any:
+        from .authenticators import AcceptAnyAuthenticator
+        return AcceptAnyAuthenticator(), ('PLAIN', 'LOGIN')
+    if not options.auth:
+        return None, ()
+    passwords = []
+    for user_password in options.auth:
+        user, colon, password = user_password.partition(':')
+        if not colon or not user:
+            raise UsageError('--auth %r: USER:PASSWORD expected'
+                             % (user_password,))
+        passwords.append((user, password))
+    return PasswordAuthenticator(passwords), ('PLAIN', 'LOGIN', 'CRAM-MD5')
+
+
+def _deliverer(options):
+    deliverers = []
+    if not options.quiet:
+        deliverers.append(PrintingDeliverer())
+    if options.maildir:
+        from .mail_stores import MaildirDeliverer
+        deliverers.append(MaildirDeliverer(options.maildir))
+    if options.mbox:
+        from .mail_stores import MboxDeliverer
+        deliverers.append(MboxDeliverer(options.mbox))
+    if len(deliverers) == 1:
+        return deliverers[0]
+    return _Deliverers(deliverers)
+
+
+def _tls(options, directory):
+    """What ``PythonMTA(tls=...)`` gets, or None."""
+    if options.tls_self_signed:
+        if options.tls_cert or options.tls_key:
+            raise UsageError('--tls-self-signed and --tls-cert: choose one')
+        from .certificates import self_signed_certificate
+        try:
+            return self_signed_certificate(directory())
+        except RuntimeError as e:
+            raise UsageError('--tls-self-signed: %s' % (e,))
+    if options.tls_key and not options.tls_cert:
+        raise UsageError('--tls-key needs --tls-cert')
+    if options.tls_cert:
+        if options.tls_key:
+            return (options.tls_cert, options.tls_key)
+        return options.tls_cert
+    if options.smtps or options.require_tls:
+        raise UsageError('--smtps and --require-tls need a certificate '
+                         '(--tls-cert or --tls-self-signed)')
+    return None
+
+
+def build_server(options, directory):
+    """The ``PythonMTA`` the parsed ``options`` describe. ``directory()``
+    returns a temporary directory (for a self-signed certificate)."""
+    from .mta import PythonMTA
+    from .policies import FaultPolicy, Greylisting
+
+    authenticator, auth_methods = _authenticator(options)
+    policy = _CommandLinePolicy(options.max_size, auth_methods)
+    faults = [parse_fault(spec) for spec in options.fault]
+    if options.greylist is not None:
+        faults.append(Greylisting(options.greylist))
+    if faults:
+        policy = FaultPolicy(*faults, base=policy)
+    tls = _tls(options, directory)
+    extensions = [name for switch, name in EXTENSION_SWITCHES
+                  if getattr(options, switch)]
+    server_options = {}
+    if options.max_size is not None:
+        server_options['default_max_message_size'] = options.max_size
+
+    class DebuggingServer(PythonMTA):
+        def listening_started(self):
+            print('pymta debugging server listening on %s:%s (Ctrl-C to '
+                  'stop)' % (self.local_address, self.port))
+            sys.stdout.flush()
+
+    return DebuggingServer(
+        options.host, options.port, _deliverer(options), policy,
+        authenticator, tls=tls, implicit_tls=options.smtps,
+        require_tls=options.require_tls, extensions=extensions,
+        **server_options)
+
+
+def _log_to_stderr(verbose):
+    """Log pymta's warnings (with ``verbose``: everything, the transcript
+    too) to standard error; returns what undoes it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
+    logger = logging.getLogger('pymta')
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+    def undo():
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return undo
+
+
+def main(argv=None):
+    """Run the debugging server with the options in ``argv`` (default:
+    the command line); returns the exit status."""
+    options = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    temporary = []
+
+    def directory():
+        temporary.append(tempfile.mkdtemp(prefix='pymta-'))
+        return temporary[-1]
+    try:
+        try:
+            server = build_server(options, directory)
+        except (UsageError, ValueError) as e:
+            print('python -m pymta: error: %s' % (e,), file=sys.stderr)
+            return 2
+        stop_logging = _log_to_stderr(options.verbose)
+
+        def stop(signum, frame):
+            server.shutdown_server()
+        previous = [(signum, signal.signal(signum, stop))
+                    for signum in (signal.SIGINT, signal.SIGTERM)]
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        except (IOError, OSError) as e:
+            print('python -m pymta: error: %s' % (e,), file=sys.stderr)
+            return 1
+        finally:
+            for signum, handler in previous:
+                signal.signal(signum, handler)
+            stop_logging()
+        return 0
+    finally:
+        for path in temporary:
+            shutil.rmtree(path, ignore_errors=True)

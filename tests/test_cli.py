@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+"""``python -m pymta`` (issue 15, item 1), run as a user runs it: a program
+that serves on a port, prints (or stores) what it receives and stops with
+exit status 0 on Ctrl-C; its options for AUTH, TLS, the extensions and
+fault injection, checked with smtplib."""
+from __future__ import absolute_import
+
+import signal
+import smtplib
+import sys
+import unittest
+
+from pymta import policies
+from pymta.cli import UsageError, parse_fault
+from .mta_support import TIMEOUT, ServerProgram, find_executable, \
+    wait_for_exit
+
+
+class FaultOptionTest(unittest.TestCase):
+    def test_kinds_commands_and_options(self):
+        fault = parse_fault('tempfail:RCPT TO:nth=2')
+        self.assertTrue(isinstance(fault, policies.TempFail))
+        self.assertEqual(('RCPT TO',), fault.commands)
+        self.assertEqual(frozenset([2]), fault.nth)
+        fault = parse_fault('reject:mail from:rate=0.5,seed=3,code=553,'
+                            'text=Go away')
+        self.assertTrue(isinstance(fault, policies.Reject))
+        self.assertEqual((0.5, 553, 'Go away'),
+                         (fault.rate, fault.code, fault.text))
+        self.assertTrue(isinstance(parse_fault('shutdown:DATA'),
+                                   policies.Shutdown421))
+        drop = parse_fault('drop-after:message')
+        self.assertTrue(isinstance(drop, policies.Drop))
+        self.assertFalse(drop.before_reply)
+        self.assertTrue(parse_fault('drop:connect').before_reply)
+        delay = parse_fault('delay:HELO:seconds=1.5')
+        self.assertEqual(1.5, delay.seconds)
+
+    def test_mistakes_are_usage_errors(self):
+        for spec in ('tempfail', 'explode:DATA', 'reject:NOPE',
+                     'reject:DATA:nth', 'reject:DATA:nth=x',
+                     'reject:DATA:colour=red', 'delay:HELO',
+                     'reject:DATA:seconds=1', 'reject:DATA:rate=2'):
+            self.assertRaises(UsageError, parse_fault, spec)
+
+
+class CommandLineTest(ServerProgram, unittest.TestCase):
+    command = [sys.executable, '-m', 'pymta']
+
+    def serve(self, *options):
+        """Start ``python -m pymta`` on a free port with ``options``:
+        ``(process, output, port)``."""
+        process, output = self.start('--host', '127.0.0.1', '--port', '0',
+                                     *options)
+        return process, output, self.listening_port(output)
+
+    def client(self, port):
+        client = smtplib.SMTP('127.0.0.1', port, timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        return client
+
+    def assert_usage_error(self, *arguments):
+        process, output = self.start(*arguments)
+        output.read_to_eof(TIMEOUT)
+        self.assertEqual(2, wait_for_exit(process), arguments)
+        self.assertTrue('error:' in self.stderr_text(), self.stderr_text())
+        self.assertFalse('Traceback' in self.stderr_text())
+
+    def test_help(self):
+        process, output = self.start('--help')
+        text = output.read_to_eof(TIMEOUT).decode('utf-8')
+        self.assertEqual(0, wait_for_exit(process))
+        self.assertTrue(text.startswith('usage: python -m pymta'), text)
+        for option in ('--host', '--port', '--maildir', '--mbox',
+                       '--tls-cert', '--tls-key', '--tls-self-signed',
+                       '--smtps', '--require-tls', '--auth', '--auth-any',
+                       '--max-size', '--smtputf8', '--8bitmime', '--chunking',
+                       '--dsn', '--enhancedstatuscodes', '--pipelining',
+                       '--fault', '--greylist', '--quiet', '-v'):
+            self.assertTrue(option in text, option)
+
+    def test_prints_each_message_and_stops_on_ctrl_c(self):
+        process, output, port = self.serve()
+        client = self.client(port)
+        client.ehlo('client.example')
+        self.assertFalse(client.has_extn('auth'))
+        client.sendmail('me@example.com', ['you@example.com'],
+                        'Subject: hi\r\n\r\nHello')
+        client.quit()
+        printed = output.read_until(b'END MESSAGE ------------\n')
+        self.assertTrue(b'Sender:     <me@example.com>\n' in printed, printed)
+        self.assertTrue(b'\nSubject: hi\n\nHello\n' in printed, printed)
+        self.assertEqual(b'', self.assert_stops_cleanly(process, output,
+                                                        signal.SIGINT))
+
+    def test_quiet_prints_no_message(self):
+        # (only where it listens)
+        process, output, port = self.serve('--quiet')
+        client = self.client(port)
+        client.sendmail('me@example.com', ['you@example.com'], 'hi')
+        client.quit()
+        self.assertEqual(b'', self.assert_stops_cleanly(process, output,
+                                                        signal.SIGTERM))
+
+    def test_verbose_logs_the_session(self):
+        process, output, port = self.serve('-v', '--quiet')
+        client = self.client(port)
+        client.helo('verbose.example')
+        client.close()      # (without QUIT)
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+        self.assertTrue(' disconnected' in self.stderr_text(),
+                        self.stderr_text())
+
+    def test_usage_errors(self):
+        for arguments in (['--tls-key', 'key.pem'], ['--smtps'],
+                          ['--require-tls'], ['--auth', 'nopassword'],
+                          ['--auth-any', '--auth', 'joe:x'],
+                          ['--fault', 'explode:DATA'], ['--port', 'x'],
+                          ['--tls-self-signed', '--tls-cert', 'c.pem']):
+            self.assert_usage_error(*arguments)
+
+    def test_users_and_passwords(self):
+        process, output, port = self.serve('--auth', 'joe:secret', '--auth',
+                                           'ann:pw:with:colons', '--quiet')
+        client = self.client(port)
+        client.ehlo('client.example')
+        self.assertEqual(' PLAIN LOGIN CRAM-MD5', client.esmtp_features['auth'])
+        try:
+            client.login('joe', 'wrong')
+        except smtplib.SMTPAuthenticationError as e:
+            self.assertEqual(535, e.smtp_code)
+        else:
+            self.fail('a wrong password was accepted')
+        client.login('ann', 'pw:with:colons')     # (CRAM-MD5: preferred)
+        client.quit()
+        for mechanism in ('PLAIN', 'LOGIN'):
+            client = self.client(port)
+            client.ehlo('client.example')
+            client.esmtp_features['auth'] = ' ' + mechanism
+            self.assertEqual(235, client.login('joe', 'secret')[0])
+            client.quit()
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_any_user(self):
+        process, output, port = self.serve('--auth-any')
+        client = self.client(port)
+        client.login('whoever', 'whatever')
+        client.sendmail('me@example.com', ['you@example.com'], 'hi')
+        client.quit()
+        printed = output.read_until(b'END MESSAGE ------------\n')
+        self.assertTrue(b'Username:   whoever\n' in printed, printed)
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_size_limit_and_extensions(self):
+        process, output, port = self.serve(
+            '--max-size', '1000', '--smtputf8', '--8bitmime', '--chunking',
+            '--dsn', '--enhancedstatuscodes', '--pipelining', '--quiet')
+        client = self.client(port)
+        client.ehlo('client.example')
+        self.assertEqual('1000', client.esmtp_features['size'])
+        for extension in ('smtputf8', '8bitmime', 'chunking', 'dsn',
+                          'enhancedstatuscodes', 'pipelining'):
+            self.assertTrue(client.has_extn(extension), extension)
+        client.mail('me@example.com')
+        client.rcpt('you@example.com')
+        code, text = client.data('x' * 2000)
+        self.assertEqual(552, code)
+        self.assertTrue(text.startswith(b'5.3.4 '), text)
+        client.quit()
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_fault_injection(self):
+        process, output, port = self.serve(
+            '--fault', 'tempfail:RCPT TO:nth=1', '--quiet')
+        client = self.client(port)
+        try:
+            client.sendmail('me@example.com', ['you@example.com'], 'hi')
+        except smtplib.SMTPRecipientsRefused as e:
+            self.assertEqual(451, e.recipients['you@example.com'][0])
+        else:
+            self.fail('the first recipient was accepted')
+        self.assertEqual({}, client.sendmail('me@example.com',
+                                             ['you@example.com'], 'hi'))
+        client.quit()
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_greylisting(self):
+        process, output, port = self.serve('--greylist', '3600', '--quiet')
+        client = self.client(port)
+        try:
+            client.sendmail('me@example.com', ['you@example.com'], 'hi')
+        except smtplib.SMTPRecipientsRefused as e:
+            code, text = e.recipients['you@example.com']
+            self.assertEqual(451, code)
+            self.assertTrue(b'Greylisted' in text, text)
+        else:
+            self.fail('not greylisted')
+        client.quit()
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def _needs_openssl(self):
+        if find_executable('openssl') is None:
+            self.skipTest('no openssl command (.ci/packages installs it)')
+
+    def test_starttls_with_a_throwaway_certificate(self):
+        self._needs_openssl()
+        process, output, port = self.serve('--tls-self-signed',
+                                           '--require-tls')
+        client = self.client(port)
+        client.ehlo('client.example')
+        self.assertTrue(client.has_extn('starttls'))
+        self.assertEqual(530, client.mail('me@example.com')[0])
+        client.rset()
+        client.starttls()
+        client.ehlo('client.example')
+        client.sendmail('me@example.com', ['you@example.com'], 'secret')
+        client.quit()
+        printed = output.read_until(b'END MESSAGE ------------\n')
+        self.assertTrue(b'\nsecret\n' in printed, printed)
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_implicit_tls(self):
+        self._needs_openssl()
+        process, output, port = self.serve('--tls-self-signed', '--smtps',
+                                           '--quiet')
+        # (smtplib's SMTP_SSL verifies nothing without a context: right
+        # for a throwaway certificate)
+        client = smtplib.SMTP_SSL('127.0.0.1', port, timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        self.assertEqual(250, client.ehlo('client.example')[0])
+        self.assertFalse(client.has_extn('starttls'))
+        client.quit()
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
