@@ -35,8 +35,9 @@ from .test_pytest_plugin import run_pytest_on
 DOCS = os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), os.pardir, 'docs'))
 FENCE = re.compile(r'^```([^`\n]*)\n(.*?)^```[ \t]*$', re.MULTILINE | re.DOTALL)
-#: the languages a fenced block may name; only python blocks run
-LANGUAGES = ('python', 'text', 'console')
+#: the languages a fenced block may name; only python blocks run (and
+#: myst's directives, ``{toctree}``, are not code)
+LANGUAGES = ('python', 'text', 'console', '{toctree}')
 NOT_RUN = '# not run: '
 MAX_NOT_RUN = 3
 PYTEST_TEST = re.compile(r'^def test_\w*\(', re.MULTILINE)
@@ -151,13 +152,13 @@ def run_example(test, example):
         return
     namespace = {'__name__': 'docs_example'}
     exec(compile(example.code(), example.path, 'exec'), namespace)
-    run_test_cases(test, namespace)
+    _run_defined_test_cases(test, namespace)
     for (page, text), check in CHECKS.items():
         if _find([example], page, text):
             check(test, namespace)
 
 
-def run_test_cases(test, namespace):
+def _run_defined_test_cases(test, namespace):
     """Run the TestCase classes the example defined; all must pass."""
     loader = unittest.TestLoader()
     for value in list(namespace.values()):
