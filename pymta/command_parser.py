@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The legacy command parser (SPEC section 6): ``SMTPCommandParser``, with
+"""The legacy command parser of pymta 0.4-0.8: ``SMTPCommandParser``, with
 ``ParserImplementation``, ``ClientDisconnectedError`` and ``WorkerProcess``
 importable from here as they always were.
 

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""``SMTPSession``: the legacy face of the dialogue (SPEC section 4).
+"""``SMTPSession``: the legacy face of the dialogue (pymta 0.4-0.8).
 
 Legacy suites drive a session directly (``handle_input(command, data)``)
 and watch what it tells its command parser: ``push``, ``multiline_push``,

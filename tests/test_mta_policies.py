@@ -12,9 +12,7 @@ SMTPServerDisconnected where Python 3 raises the exception of the command
 with code 421."""
 from __future__ import absolute_import
 
-import io
 import os
-import re
 import shutil
 import smtplib
 import tempfile
@@ -37,8 +35,6 @@ MESSAGE = 'Subject: fault injection\r\n\r\nHello\r\n'
 TEMPFAIL = 'Temporary failure, please try again later'
 SHUTDOWN = 'Service not available, closing transmission channel'
 GREYLISTED = '4.7.1 Greylisted, please try again later'
-DOCUMENT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        os.pardir, 'docs', 'fault-injection.md')
 
 _now = getattr(time, 'monotonic', time.time)
 
@@ -366,19 +362,6 @@ class FaultsTest(_SMTPLibAssertions, unittest.TestCase):
         self.assertEqual({}, self.send(client))
         self.assertEqual(1, len(self.received()))
         self.assert_healthy()
-
-    # --- the document -------------------------------------------------------------
-    def test_the_example_of_the_document(self):
-        with io.open(DOCUMENT, encoding='utf-8') as document:
-            text = document.read()
-        examples = re.findall(r'^```python\n(.*?)^```', text,
-                              re.MULTILINE | re.DOTALL)
-        self.assertEqual(1, len(examples))
-        namespace = {'__name__': 'fault_injection_example'}
-        exec(compile(examples[0], DOCUMENT, 'exec'), namespace)
-        self.assertEqual(451, namespace['code'])
-        self.assertEqual(['you@example.com'], namespace['message'].smtp_to)
-        self.assertEqual(None, namespace['helper'].mta_thread)
 
 
 class FaultsInServerProcessTest(_SMTPLibAssertions, ServerTestCase):
