@@ -132,7 +132,8 @@ class _CommandLinePolicy(IMTAPolicy):
 
 
 # --- the options --------------------------------------------------------------
-def _parser():
+def argument_parser():
+    """The options of ``python -m pymta`` (an ``argparse`` parser)."""
     parser = argparse.ArgumentParser(
         prog='python -m pymta',
         description='A debugging SMTP server: accepts every message and '
@@ -347,7 +348,8 @@ def _log_to_stderr(verbose):
 def main(argv=None):
     """Run the debugging server with the options in ``argv`` (default:
     the command line); returns the exit status."""
-    options = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    options = argument_parser().parse_args(
+        sys.argv[1:] if argv is None else argv)
     temporary = []
 
     def directory():
