@@ -143,6 +143,19 @@ def email_from_octets(octets):
     return email.message_from_bytes(octets, policy=email.policy.default)
 
 
+def mailbox_octets(box, key):
+    """The octets of message ``key`` of a stdlib ``mailbox`` mailbox as
+    stored (LF line ends; an mbox's ``From `` line left out): Python 3's
+    ``get_bytes``; Python 2 has none, its ``get_string`` returns the byte
+    string. (Storing needs nothing of this kind: ``add`` takes a byte
+    string on both, ``str`` on Python 2, ``bytes`` on Python 3, where a
+    ``str`` must be ASCII; either way only LF counts as a line end, see
+    ``pymta.mail_stores``.)"""
+    if PY2:
+        return box.get_string(key)
+    return box.get_bytes(key)
+
+
 def b64encode(text):
     """Base64-encode a (native or unicode) string, return a native string."""
     encoded = base64.b64encode(wire_bytes(text))

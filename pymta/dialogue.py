@@ -212,11 +212,14 @@ class Dialogue(object):
         forks, so that its workers share them instead of each building its
         own for its first client."""
         if cls.__dict__.get('_state_machine_template') is None:
-            cls._state_machine_template = build_state_machine()
+            template = build_state_machine()
             cls._schemas = dict((name, command.schema())
                                 for name, command in COMMANDS.items()
                                 if command.schema is not None)
             cls._cram_md5_schema = CramMd5ResponseSchema()
+            # the template last: it tells the other threads (the threaded
+            # serial path) that everything is built (two may build it all)
+            cls._state_machine_template = template
 
     # --- what the client did ----------------------------------------------
     def greet(self, remote_ip, remote_port, tls=None):

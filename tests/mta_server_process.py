@@ -43,17 +43,17 @@ def main(argv):
     # a shell without job control starts background jobs with SIGINT ignored;
     # the tests send SIGINT and expect Python's usual handling
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    spool_dir = config['spool_dir']
     if config['start_method']:
         # the default start method must not matter: pymta asks for 'fork'
         import multiprocessing
         multiprocessing.set_start_method(config['start_method'], force=True)
 
+    make_deliverer = mta_support.DELIVERERS[config['deliverer']]
     if config['deliverer_instance']:
-        deliverer = mta_support.SpoolDeliverer(spool_dir)
+        deliverer = make_deliverer(config)
     else:
         def deliverer():
-            return mta_support.SpoolDeliverer(spool_dir)
+            return make_deliverer(config)
     options = dict((str(key), value)
                    for key, value in config['options'].items())
     server = Server('127.0.0.1', 0, deliverer,

@@ -34,6 +34,7 @@ from pymta.api import IAuthenticator, IMessageDeliverer, IMTAPolicy, \
 from pymta.authenticators import AcceptAnyAuthenticator
 from pymta.cram_md5 import digest_matches
 from pymta.dialogue import Dialogue
+from pymta.mail_stores import MaildirDeliverer, MboxDeliverer
 from pymta.policies import Delay, Drop, FaultPolicy, Greylisting, Reject, \
     Shutdown421, TempFail
 
@@ -181,6 +182,20 @@ class SpoolDeliverer(IMessageDeliverer):
             deadline = _now() + SLOW_DELIVERY_SECONDS
             while _now() < deadline:
                 time.sleep(deadline - _now())
+
+
+#: the host name after ``by`` in the Received header of the mail stores
+MAIL_STORE_HOSTNAME = 'mx.test'
+
+#: the deliverers a ServerProcess may run with (``deliverer``): each makes
+#: one deliverer (per worker on the fork path) from the server's config
+DELIVERERS = {
+    'spool': lambda config: SpoolDeliverer(config['spool_dir']),
+    'maildir': lambda config: MaildirDeliverer(
+        config['mail_store'], hostname=MAIL_STORE_HOSTNAME),
+    'mbox': lambda config: MboxDeliverer(
+        config['mail_store'], hostname=MAIL_STORE_HOSTNAME),
+}
 
 
 class BrokenPolicy(IMTAPolicy):
@@ -335,16 +350,19 @@ class ServerProcess(object):
     thread for its handler. ``shutdown_timeout``: what the SIGUSR1 handler
     passes to ``shutdown_server(timeout_seconds)``. ``options`` go to
     PythonMTA. ``authenticator``: the name of one of AUTHENTICATORS (instead
-    of UserIsPasswordAuthenticator)."""
+    of UserIsPasswordAuthenticator). ``deliverer``: the name of one of
+    DELIVERERS (instead of the SpoolDeliverer; ``messages()`` then reads
+    nothing), ``mail_store`` the path of its Maildir or mbox."""
 
     def __init__(self, use_multiprocessing, policy='scripted', cycles=1,
                  start_method=None, new_process_group=False,
                  deliverer_instance=False, signals_in_other_thread=False,
                  shutdown_timeout=None, authenticator='user-is-password',
-                 **options):
+                 deliverer='spool', mail_store=None, **options):
         self.config = {'use_multiprocessing': use_multiprocessing,
                        'policy': policy, 'options': options,
                        'authenticator': authenticator,
+                       'deliverer': deliverer, 'mail_store': mail_store,
                        'cycles': cycles, 'start_method': start_method,
                        'deliverer_instance': deliverer_instance,
                        'signals_in_other_thread': signals_in_other_thread,

@@ -6,6 +6,8 @@ from __future__ import absolute_import
 
 import unittest
 
+import six
+
 from pymta.api import IMTAPolicy
 from pymta.dialogue import MESSAGE_ACCEPTED, Dialogue
 from pymta.states import AUTH_LINE, COMMAND_LINE, MESSAGE_DATA
@@ -115,6 +117,31 @@ class DialogueTest(unittest.TestCase):
         self.assertEqual([], dialogue.take_replies())
         # (the reader stays: nothing more is read anyway)
         self.assertEqual(MESSAGE_DATA, dialogue.reader)
+
+
+class _RecordingClass(type):
+    """Records, for each class attribute set, whether the class had its
+    schemas at that moment."""
+
+    def __setattr__(cls, name, value):
+        cls.__dict__['_recorded'].append(
+            (name, cls.__dict__.get('_schemas') is not None))
+        type.__setattr__(cls, name, value)
+
+
+class TablesTest(unittest.TestCase):
+    def test_the_template_is_set_last(self):
+        # another thread (the threaded serial path) that finds the template
+        # uses the schemas at once: they must be there before it
+        class Fresh(six.with_metaclass(_RecordingClass, Dialogue)):
+            _recorded = []
+        Fresh.build_tables()
+        self.assertEqual(('_state_machine_template', True),
+                         Fresh._recorded[-1])
+        greeted_fresh = Fresh(RecordingDeliverer())
+        greeted_fresh.greet('192.0.2.1', 4567)
+        self.assertEqual([(250, 'OK')], steps(greeted_fresh, ('HELO', 'x'),
+                                             ('MAIL FROM', '<a@x>'))[2:])
 
 
 if __name__ == '__main__':
