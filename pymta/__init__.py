@@ -7,6 +7,9 @@ Importing pymta does no I/O and starts nothing. On Python 3.7+ each name is
 imported when it is first used, so that ``import pymta.connection`` (the
 sans-I/O core) does not load the server; older Pythons import them all at
 once.
+
+``pymta.__version__`` is the version of this release (setup.py reads it from
+here); it is not in ``__all__``.
 """
 
 from __future__ import absolute_import
@@ -15,6 +18,8 @@ from importlib import import_module
 
 from .compat import MODULE_GETATTR
 
+
+__version__ = '0.9.0.dev0'
 
 #: name -> the module that defines it
 _EXPORTED_FROM = {
