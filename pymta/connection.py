@@ -229,15 +229,15 @@ class SMTPConnection(object):
                 self._is_discarding_line = False
                 if transcript is not None:
                     transcript.line_too_long(
-                        self._discarded_line_octets + len(line))
+                        self._discarded_line_octets + len(line) + 1)
                 dialogue.line_too_long()
                 continue
             if line.endswith(b'\r'):
                 line = line[:-1]
             if len(line) > MAX_COMMAND_LINE_OCTETS:
                 if transcript is not None:
-                    # (its length as sent: with the CR just removed)
-                    transcript.line_too_long(len(line) + (
+                    # (as sent: with the CR just removed, and the LF)
+                    transcript.line_too_long(len(line) + 1 + (
                         data[end_of_line - 1:end_of_line] == b'\r'))
                 dialogue.line_too_long()
                 continue

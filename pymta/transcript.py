@@ -128,8 +128,8 @@ class Transcript(object):
                     _AUTH_LINES.get(state, 'AUTH line'))
 
     def line_too_long(self, octets):
-        """A line over the limit (``octets`` long, without its LF) was
-        thrown away."""
+        """A line over the limit (``octets`` long, its line end included)
+        was thrown away."""
         self._debug('%s < <line too long: %d octets>', self.peer, octets)
 
     def message_data(self, octets, discarded=False):
