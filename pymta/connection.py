@@ -70,7 +70,8 @@ class SMTPConnection(object):
     _discarded_line_octets = 0
     # The transcript (pymta.transcript), where DEBUG is on for it: the
     # logger is asked once, in start(); with it off, what follows costs one
-    # test for None per input line.
+    # test for None per input line. (Every reply is logged right after the
+    # input it answers: start(), receive_data().)
     _may_transcribe = True
     _transcript = None
     # (with a transcript) how many replies of the list ``dialogue.replies``
@@ -101,12 +102,14 @@ class SMTPConnection(object):
         refuse it, as the policy says). ``tls``: ``(version, cipher)`` of
         the TLS the connection began with (implicit TLS), or None."""
         dialogue = self.dialogue
+        transcript = None
         if self._may_transcribe:
-            self._transcript = transcript_for(remote_ip, remote_port)
-            if self._transcript is not None:
-                self._transcript.connected(tls)
+            transcript = transcript_for(remote_ip, remote_port)
+            if transcript is not None:
+                self._transcript = transcript
+                transcript.connected(tls)
         dialogue.greet(remote_ip, remote_port, tls)
-        if self._transcript is not None:
+        if transcript is not None:
             self._transcribe_replies()
         if dialogue.max_message_size is not None:
             self.max_message_size = dialogue.max_message_size
@@ -135,8 +138,6 @@ class SMTPConnection(object):
         replies = self.dialogue.replies
         if not replies:
             return b''
-        if self._transcript is not None:
-            self._transcribe_replies()
         self.dialogue.replies = []
         if len(replies) == 1:   # the common case: one reply
             code, text = replies[0]
@@ -196,16 +197,14 @@ class SMTPConnection(object):
         transcript = self._transcript
         position, length = 0, len(data)
         while not dialogue.is_closed:
-            if transcript is not None:
-                # (the replies to the previous input: each follows its
-                # command, however the input was split)
-                self._transcribe_replies()
             reader = dialogue.reader
             if reader is not COMMAND_LINE and reader is not AUTH_LINE:
                 if reader is MESSAGE_DATA:
                     if position >= length:
                         break
                     position = self._read_message_data(data, position)
+                    if transcript is not None:
+                        self._transcribe_replies()
                     continue
                 if reader is TLS_HANDSHAKE:
                     # What the client sent in the clear after STARTTLS is
@@ -214,6 +213,8 @@ class SMTPConnection(object):
                     break
                 # a BDAT chunk (one of 0 octets ends before any input)
                 position = self._read_chunk(data, position, reader)
+                if transcript is not None:
+                    self._transcribe_replies()
                 if dialogue.reader is reader:
                     break       # the rest of the chunk is still to come
                 continue
@@ -227,31 +228,23 @@ class SMTPConnection(object):
             position = end_of_line + 1
             if self._is_discarding_line:
                 self._is_discarding_line = False
-                if transcript is not None:
-                    transcript.line_too_long(
-                        self._discarded_line_octets + len(line) + 1)
-                dialogue.line_too_long()
+                self._line_too_long(self._discarded_line_octets + len(line) + 1)
                 continue
             if line.endswith(b'\r'):
                 line = line[:-1]
             if len(line) > MAX_COMMAND_LINE_OCTETS:
-                if transcript is not None:
-                    # (as sent: with the CR just removed, and the LF)
-                    transcript.line_too_long(len(line) + 1 + (
-                        data[end_of_line - 1:end_of_line] == b'\r'))
-                dialogue.line_too_long()
+                # (as sent: with the CR just removed, and the LF)
+                self._line_too_long(len(line) + 1 + (
+                    data[end_of_line - 1:end_of_line] == b'\r'))
                 continue
-            if reader is AUTH_LINE:
-                if transcript is not None:
-                    transcript.auth_line(line, dialogue.state.current())
+            if transcript is not None:
+                # (one test per line where there is no transcript)
+                self._transcribe_line(line, reader)
+            elif reader is AUTH_LINE:
                 dialogue.auth_line(native_from_wire(line))
             else:
                 command, argument = _split_command(native_from_wire(line))
-                if transcript is not None:
-                    transcript.command(line, command, argument)
                 dialogue.command(command, argument)
-        if transcript is not None:
-            self._transcribe_replies()
 
     def _keep_partial_line(self, octets):
         # +1: the CR of a CRLF may be all that is missing of the line end.
@@ -262,6 +255,30 @@ class SMTPConnection(object):
             self._discarded_line_octets = len(octets)
         else:
             self._partial_line = octets
+
+    def _line_too_long(self, octets):
+        """A line of ``octets`` (line end included) was too long."""
+        if self._transcript is None:
+            self.dialogue.line_too_long()
+            return
+        self._transcript.line_too_long(octets)
+        self.dialogue.line_too_long()
+        self._transcribe_replies()
+
+    def _transcribe_line(self, line, reader):
+        """``receive_data``'s work on a complete ``line`` (a command, or a
+        line of an AUTH exchange), with its transcript: the line, then the
+        replies to it (each input line is followed by its replies, however
+        the input was split)."""
+        dialogue = self.dialogue
+        if reader is AUTH_LINE:
+            self._transcript.auth_line(line, dialogue.state.current())
+            dialogue.auth_line(native_from_wire(line))
+        else:
+            command, argument = _split_command(native_from_wire(line))
+            self._transcript.command(line, command, argument)
+            dialogue.command(command, argument)
+        self._transcribe_replies()
 
     def _transcribe_replies(self):
         """Log the replies not logged yet (there is a transcript)."""
