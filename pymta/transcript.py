@@ -149,7 +149,8 @@ class Transcript(object):
         if self._authenticated_as == (mechanism, username):
             return
         self._authenticated_as = (mechanism, username)
-        self._event('authenticated as %s (%s)', escape(username), mechanism)
+        self._event('authenticated as %s (%s)', escape(username or ''),
+                    mechanism)
 
     def tls_started(self, version, cipher, discarded_octets=0):
         """The handshake after STARTTLS succeeded; ``discarded_octets``:
