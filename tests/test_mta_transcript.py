@@ -94,6 +94,24 @@ class TranscriptOverSocketsTest(unittest.TestCase):
             'closed (the client closed the connection)'],
             self.transcript_of(peer))
 
+    def test_the_command_timeout(self):
+        server = self.server(session_timeout=0.3)
+        client, peer = self.client(server)
+        client.ehlo('client.example')
+        # (the client says nothing more: the server gives up on it)
+        self.assertEqual(
+            'closed (the command timeout is up, 421 sent)',
+            self.transcript_of(peer)[-1])
+        self.assertEqual(421, client.getreply()[0])
+
+    def test_the_server_stops(self):
+        server = self.server()
+        client, peer = self.client(server)
+        client.noop()
+        server.stop()
+        self.assertEqual('closed (the server stops, 421 sent)',
+                         self.transcript_of(peer)[-1])
+
     def test_starttls(self):
         try:
             server = self.server(tls=True)
