@@ -73,7 +73,6 @@ class SMTPConnection(object):
     # test for None per input line. (Every reply is logged right after the
     # input it answers: start(), receive_data().)
     _may_transcribe = True
-    _transcript = None
     # (with a transcript) how many replies of the list ``dialogue.replies``
     # was (a taker replaces it) are logged
     _replies_seen = None
@@ -94,6 +93,9 @@ class SMTPConnection(object):
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
+        # (an instance attribute: it is read for every input, and a class
+        # attribute is slower to read)
+        self._transcript = None
         if not transcript:
             self._may_transcribe = False
 
