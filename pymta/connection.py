@@ -21,7 +21,9 @@ may act on: ``closing`` (close the connection once the octets of
 (``MESSAGE_DATA`` while the client sends a message: the DATA time limit
 applies; ``TLS_HANDSHAKE`` after STARTTLS: send the 220, do the handshake,
 then call ``tls_started``) and ``take_events`` (a ``(MESSAGE_ACCEPTED, message)`` for each
-message the deliverer took).
+message the deliverer took). A driver calls ``connection_closed(reason)``
+when the connection ended, for the transcript (``pymta.transcript``:
+every command and reply at DEBUG on the logger ``pymta.transcript``).
 """
 
 from __future__ import absolute_import
@@ -35,6 +37,7 @@ from .framing import MAX_COMMAND_LINE_OCTETS, ChunkCollector, \
 from .replies import reply_line, reply_lines
 from .states import AUTH_LINE, CHUNK_DATA, COMMAND_LINE, MESSAGE_DATA, \
     SKIPPED_CHUNK, TLS_HANDSHAKE
+from .transcript import transcript_for
 
 
 __all__ = ['EXTENSIONS', 'SMTPConnection']
@@ -52,7 +55,8 @@ class SMTPConnection(object):
     ``max_message_size(peer)`` is None (the policy's own limit always wins;
     EHLO announces only that); None: no limit. ``extensions``: the names
     of the SMTP extensions that are on (``'STARTTLS'``; none by default).
-    ``require_tls``: see ``Dialogue``.
+    ``require_tls``: see ``Dialogue``. ``transcript``: False for no
+    transcript even at DEBUG (a canned dialogue, as the warm-up's).
     """
 
     # (CHUNKING) the message's chunks so far, and the octets of the current
@@ -62,11 +66,22 @@ class SMTPConnection(object):
     #: octets the client sent after STARTTLS, before the handshake (thrown
     #: away)
     discarded_octets = 0
+    # the octets of an overlong line thrown away so far
+    _discarded_line_octets = 0
+    # The transcript (pymta.transcript), where DEBUG is on for it: the
+    # logger is asked once, in start(); with it off, what follows costs one
+    # test for None per input line. (Every reply is logged right after the
+    # input it answers: start(), receive_data().)
+    _may_transcribe = True
+    # (with a transcript) how many replies of the list ``dialogue.replies``
+    # was (a taker replaces it) are logged
+    _replies_seen = None
+    _replies_logged = 0
 
     def __init__(self, deliverer, policy=None, authenticator=None,
                  hostname='localhost', max_errors=None,
                  max_auth_failures=None, default_max_message_size=None,
-                 extensions=(), require_tls=None):
+                 extensions=(), require_tls=None, transcript=True):
         self.dialogue = Dialogue(deliverer, policy=policy,
                                  authenticator=authenticator,
                                  hostname=hostname, max_errors=max_errors,
@@ -78,13 +93,26 @@ class SMTPConnection(object):
         self._partial_line = b''
         self._is_discarding_line = False
         self._collector = None
+        # (an instance attribute: it is read for every input, and a class
+        # attribute is slower to read)
+        self._transcript = None
+        if not transcript:
+            self._may_transcribe = False
 
     def start(self, remote_ip, remote_port, tls=None):
         """The client ``remote_ip``:``remote_port`` connected: greet it (or
         refuse it, as the policy says). ``tls``: ``(version, cipher)`` of
         the TLS the connection began with (implicit TLS), or None."""
         dialogue = self.dialogue
+        transcript = None
+        if self._may_transcribe:
+            transcript = transcript_for(remote_ip, remote_port)
+            if transcript is not None:
+                self._transcript = transcript
+                transcript.connected(tls)
         dialogue.greet(remote_ip, remote_port, tls)
+        if transcript is not None:
+            self._transcribe_replies()
         if dialogue.max_message_size is not None:
             self.max_message_size = dialogue.max_message_size
 
@@ -122,6 +150,8 @@ class SMTPConnection(object):
     def take_lines(self):
         """The reply lines since the last call, as text (CRLF included)."""
         replies = self.dialogue.replies
+        if self._transcript is not None:
+            self._transcribe_replies()
         self.dialogue.replies = []
         return _lines_of(replies)
 
@@ -137,6 +167,18 @@ class SMTPConnection(object):
         self._partial_line = b''
         self._is_discarding_line = False
         self.dialogue.tls_started(version, cipher)
+        if self._transcript is not None:
+            self._transcript.tls_started(version, cipher,
+                                         self.discarded_octets)
+
+    def connection_closed(self, reason=None):
+        """The driver closed the connection, or the client did (``reason``:
+        why, for the transcript; None: the dialogue ended it)."""
+        if self._transcript is not None:
+            self._transcribe_replies()
+            if reason is None:
+                reason = 'by the server' if self.closing else 'reason unknown'
+            self._transcript.closed(reason)
 
     def read_as(self, reader):
         """Read the next input with ``reader`` until the dialogue's state
@@ -154,6 +196,7 @@ class SMTPConnection(object):
             data = self._partial_line + data
             self._partial_line = b''
         dialogue = self.dialogue
+        transcript = self._transcript
         position, length = 0, len(data)
         while not dialogue.is_closed:
             reader = dialogue.reader
@@ -162,6 +205,8 @@ class SMTPConnection(object):
                     if position >= length:
                         break
                     position = self._read_message_data(data, position)
+                    if transcript is not None:
+                        self._transcribe_replies()
                     continue
                 if reader is TLS_HANDSHAKE:
                     # What the client sent in the clear after STARTTLS is
@@ -170,6 +215,8 @@ class SMTPConnection(object):
                     break
                 # a BDAT chunk (one of 0 octets ends before any input)
                 position = self._read_chunk(data, position, reader)
+                if transcript is not None:
+                    self._transcribe_replies()
                 if dialogue.reader is reader:
                     break       # the rest of the chunk is still to come
                 continue
@@ -183,14 +230,19 @@ class SMTPConnection(object):
             position = end_of_line + 1
             if self._is_discarding_line:
                 self._is_discarding_line = False
-                dialogue.line_too_long()
+                self._line_too_long(self._discarded_line_octets + len(line) + 1)
                 continue
             if line.endswith(b'\r'):
                 line = line[:-1]
             if len(line) > MAX_COMMAND_LINE_OCTETS:
-                dialogue.line_too_long()
+                # (as sent: with the CR just removed, and the LF)
+                self._line_too_long(len(line) + 1 + (
+                    data[end_of_line - 1:end_of_line] == b'\r'))
                 continue
-            if reader is AUTH_LINE:
+            if transcript is not None:
+                # (one test per line where there is no transcript)
+                self._transcribe_line(line, reader)
+            elif reader is AUTH_LINE:
                 dialogue.auth_line(native_from_wire(line))
             else:
                 command, argument = _split_command(native_from_wire(line))
@@ -198,11 +250,49 @@ class SMTPConnection(object):
 
     def _keep_partial_line(self, octets):
         # +1: the CR of a CRLF may be all that is missing of the line end.
-        if self._is_discarding_line or \
-                len(octets) > MAX_COMMAND_LINE_OCTETS + 1:
+        if self._is_discarding_line:
+            self._discarded_line_octets += len(octets)
+        elif len(octets) > MAX_COMMAND_LINE_OCTETS + 1:
             self._is_discarding_line = True
+            self._discarded_line_octets = len(octets)
         else:
             self._partial_line = octets
+
+    def _line_too_long(self, octets):
+        """A line of ``octets`` (line end included) was too long."""
+        if self._transcript is None:
+            self.dialogue.line_too_long()
+            return
+        self._transcript.line_too_long(octets)
+        self.dialogue.line_too_long()
+        self._transcribe_replies()
+
+    def _transcribe_line(self, line, reader):
+        """``receive_data``'s work on a complete ``line`` (a command, or a
+        line of an AUTH exchange), with its transcript: the line, then the
+        replies to it (each input line is followed by its replies, however
+        the input was split)."""
+        dialogue = self.dialogue
+        if reader is AUTH_LINE:
+            self._transcript.auth_line(line, dialogue.state.current())
+            dialogue.auth_line(native_from_wire(line))
+        else:
+            command, argument = _split_command(native_from_wire(line))
+            self._transcript.command(line, command, argument)
+            dialogue.command(command, argument)
+        self._transcribe_replies()
+
+    def _transcribe_replies(self):
+        """Log the replies not logged yet (there is a transcript)."""
+        dialogue = self.dialogue
+        replies = dialogue.replies
+        logged = self._replies_logged if replies is self._replies_seen else 0
+        self._replies_seen, self._replies_logged = replies, len(replies)
+        if len(replies) > logged:
+            self._transcript.replies(_lines_of(replies[logged:]))
+            authenticated_as = dialogue.authenticated_as
+            if authenticated_as is not None:
+                self._transcript.authenticated(*authenticated_as)
 
     def _read_chunk(self, data, position, reader):
         """Take the octets of the current BDAT chunk that ``data`` holds
@@ -222,6 +312,9 @@ class SMTPConnection(object):
         if self._chunk_left:
             return position
         self._chunk_left = None
+        if self._transcript is not None:
+            self._transcript.message_data(dialogue.chunk_size,
+                                          discarded=reader is SKIPPED_CHUNK)
         if reader is SKIPPED_CHUNK:
             dialogue.chunk_skipped()
             return position
@@ -244,6 +337,8 @@ class SMTPConnection(object):
         if end < 0:
             return len(data)
         self._collector = None
+        if self._transcript is not None:
+            self._transcript.message_data(collector.octets_received)
         if collector.is_too_big:
             self.dialogue.message_too_big()
         else:

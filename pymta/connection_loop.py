@@ -98,10 +98,10 @@ def _start_tls(connection, context, waiter, time_limits, stop):
 
 def _time_is_up(remote_ip, remote_port, time_limits):
     """Log which time limit is up; the name of the reply to say goodbye
-    with."""
-    log.info('%s:%s reached the %s, closing', remote_ip, remote_port,
-             time_limits.what_expired())
-    return 'idle_timeout'
+    with, and the reason for the transcript."""
+    what = time_limits.what_expired()
+    log.info('%s:%s reached the %s, closing', remote_ip, remote_port, what)
+    return 'idle_timeout', 'the %s is up' % what
 
 
 def serve_connection(connection, remote_address, instances, settings,
@@ -128,6 +128,8 @@ def serve_connection(connection, remote_address, instances, settings,
     Returns True if the connection ended because of ``stop`` (the caller
     should stop serving), False otherwise. Never raises for what a client
     does; a fault in pymta itself is logged and ends only this connection.
+    The connection's transcript (``pymta.transcript``) ends with why it
+    ended.
     """
     remote_ip, remote_port = remote_address[0], remote_address[1]
     hostname = settings.hostname or socket.getfqdn()
@@ -137,6 +139,8 @@ def serve_connection(connection, remote_address, instances, settings,
     stopped = False
     graceful = False
     goodbye = None      # the name of the last reply, sent on the way out
+    smtp = None
+    reason = None       # why the connection ended (None: the dialogue ended it)
     waiter = FdWaiter()
     waiter.watch(connection.fileno())
     if stop_fd is not None:
@@ -170,7 +174,7 @@ def serve_connection(connection, remote_address, instances, settings,
                              stop)
             if tls is None:
                 stopped = stop is not None and stop.requested()
-                raise _NoTLS()
+                raise _NoTLS()   # (before start(): no transcript)
             connection = tls
             tls_info = (tls.version(), tls.cipher())
         smtp.start(remote_ip, remote_port, tls=tls_info)
@@ -188,6 +192,7 @@ def serve_connection(connection, remote_address, instances, settings,
             if outcome == _TIMED_OUT:
                 log.info('%s:%s does not read its replies, closing',
                          remote_ip, remote_port)
+                reason = 'the client does not read its replies'
                 break
             if smtp.closing:
                 graceful = True
@@ -198,12 +203,14 @@ def serve_connection(connection, remote_address, instances, settings,
                                  time_limits, stop)
                 if tls is None:
                     stopped = stop is not None and stop.requested()
+                    reason = 'the TLS handshake failed'
                     break
                 connection = tls
                 smtp.tls_started(tls.version(), tls.cipher())
                 continue
             if time_limits.expired:
-                goodbye = _time_is_up(remote_ip, remote_port, time_limits)
+                goodbye, reason = _time_is_up(remote_ip, remote_port,
+                                              time_limits)
                 break
             data = None
             if spinner is not None:
@@ -236,7 +243,8 @@ def serve_connection(connection, remote_address, instances, settings,
                     if not readable:
                         continue
                 if not readable:
-                    goodbye = _time_is_up(remote_ip, remote_port, time_limits)
+                    goodbye, reason = _time_is_up(remote_ip, remote_port,
+                                                  time_limits)
                     break
                 try:
                     data = connection.recv(read_size, DONTWAIT)
@@ -246,6 +254,7 @@ def serve_connection(connection, remote_address, instances, settings,
                     raise
             if not data:
                 log.debug('%s:%s disconnected', remote_ip, remote_port)
+                reason = 'the client closed the connection'
                 break
             was_reading_data = smtp.reader in _READING_MESSAGES
             smtp.receive_data(data)
@@ -259,12 +268,21 @@ def serve_connection(connection, remote_address, instances, settings,
     except (IOError, OSError) as e:
         if _errno_of(e) in DISCONNECT_ERRNOS:
             log.debug('%s:%s went away: %s', remote_ip, remote_port, e)
+            reason = 'the client went away: %s' % (e,)
         else:
             log.exception('error while serving %s:%s', remote_ip, remote_port)
-    except Exception:
+            reason = 'error: %s' % (e,)
+    except Exception as e:
         log.exception('error while serving %s:%s', remote_ip, remote_port)
+        reason = 'error: %r' % (e,)
     finally:
         waiter.close()
+        if smtp is not None:
+            if stopped:
+                reason = 'the server stops'
+            if goodbye is not None:
+                reason = '%s, 421 sent' % (reason or 'closed')
+            smtp.connection_closed(reason)
         if on_session_end is not None:
             on_session_end()
         if goodbye is not None:

@@ -520,6 +520,14 @@ class Dialogue(object):
             self.multiline_reply(code, text)
 
     # --- introspection ----------------------------------------------------
+    @property
+    def authenticated_as(self):
+        """``(mechanism, username)`` once AUTH succeeded, else None."""
+        message = self._message
+        if message is None or message.auth_mechanism is None:
+            return None
+        return message.auth_mechanism, message.username
+
     def uses_esmtp(self):
         return self.state.is_set('esmtp')
 

@@ -133,6 +133,13 @@ class MessageCollector(object):
             self.is_too_big = True
             self._chunks = []
 
+    @property
+    def octets_received(self):
+        """The octets the client sent before the final ``.`` line (so far),
+        as sent (dot-stuffing included)."""
+        # (the pretended CRLF stands in for the one the terminator takes)
+        return self._size
+
     def message_bytes(self):
         """The message's octets (``Message.msg_bytes``): as sent, with
         dot-stuffing undone (also after a bare LF, as Python 3's smtplib

@@ -47,7 +47,9 @@ def prepare_core(rounds=10):
     Dialogue.build_tables()
     discard = _Discard()
     for _ in range(rounds):
-        connection = SMTPConnection(discard, hostname='localhost')
+        # (no transcript: no client is there)
+        connection = SMTPConnection(discard, hostname='localhost',
+                                    transcript=False)
         connection.start('127.0.0.1', 0)
         for chunk in _WARM_UP_DIALOGUE:
             connection.receive_data(chunk)
