@@ -36,8 +36,7 @@ from pymta.model import Message, Peer
 from pymta.testing import SMTPTestServer
 
 from .mta_support import HERE, MAIL_STORE_HOSTNAME, TIMEOUT, OnForkPath, \
-    OutputReader, ServerProcess, ServerTestCase, smtp_client, \
-    subprocess_environment
+    OutputReader, ServerProcess, smtp_client, subprocess_environment
 
 
 WRITER_SCRIPT = os.path.join(HERE, 'mail_store_writer.py')
@@ -580,7 +579,7 @@ class MboxLockTest(TemporaryDirectory, unittest.TestCase):
 # --- several processes at once ------------------------------------------------
 class ConcurrentProcessesTest(TemporaryDirectory, unittest.TestCase):
     WRITERS = 4
-    MESSAGES = 25
+    MESSAGES = 40
 
     def test_every_message_exactly_once(self):
         stores = [['maildir', self.path('maildir')],
