@@ -19,8 +19,10 @@ sys.path.insert(0, CHECKOUT)
 
 
 def _version():
-    with open(os.path.join(CHECKOUT, 'setup.py')) as setup_file:
-        return re.search(r"version='([^']+)'", setup_file.read()).group(1)
+    # (defined once, in pymta/__init__.py, as setup.py reads it too)
+    with open(os.path.join(CHECKOUT, 'pymta', '__init__.py')) as init_file:
+        return re.search(r"^__version__ = '([^']+)'$", init_file.read(),
+                         re.MULTILINE).group(1)
 
 
 project = 'pymta'
@@ -39,7 +41,8 @@ source_suffix = {
     '.md': 'markdown',
 }
 root_doc = 'index'
-exclude_patterns = ['_build']
+# (index-page.md is the package's long description, for the index)
+exclude_patterns = ['_build', 'index-page.md']
 
 # links to the headings of a page: [text](policies.md#closing-the-connection)
 myst_heading_anchors = 3

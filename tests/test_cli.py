@@ -5,15 +5,28 @@ exit status 0 on Ctrl-C; its options for AUTH, TLS, the extensions and
 fault injection, checked with smtplib."""
 from __future__ import absolute_import
 
+import io
+import mailbox
+import os
+import shlex
+import shutil
 import signal
 import smtplib
+import subprocess
 import sys
+import tempfile
 import unittest
 
 from pymta import policies
-from pymta.cli import UsageError, parse_fault
+from pymta.cli import UsageError, argument_parser, build_server, \
+    parse_fault
+from pymta.mta import PythonMTA
 from .mta_support import TIMEOUT, ServerProgram, find_executable, \
-    wait_for_exit
+    swaks_or_skip, wait_for_exit
+
+
+CLI_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        os.pardir, 'docs', 'cli.md')
 
 
 class FaultOptionTest(unittest.TestCase):
@@ -42,6 +55,38 @@ class FaultOptionTest(unittest.TestCase):
                      'reject:DATA:colour=red', 'delay:HELO',
                      'reject:DATA:seconds=1', 'reject:DATA:rate=2'):
             self.assertRaises(UsageError, parse_fault, spec)
+
+
+class DocumentedCommandsTest(unittest.TestCase):
+    """Every ``python -m pymta ...`` command line of docs/cli.md is
+    accepted and builds the server it describes (not started)."""
+
+    def test_every_documented_command_line(self):
+        commands = []
+        with io.open(CLI_PAGE, encoding='utf-8') as page:
+            for line in page:
+                if line.startswith('$ python -m pymta'):
+                    commands.append(shlex.split(line[len('$ python -m pymta'):]))
+        self.assertTrue(len(commands) >= 8, commands)
+        needs_openssl = find_executable('openssl') is None
+        for arguments in commands:
+            if needs_openssl and '--tls-self-signed' in arguments:
+                continue
+            directory = tempfile.mkdtemp(prefix='pymta-cli-doc-')
+            self.addCleanup(shutil.rmtree, directory, True)
+            # (the files the examples name: in a directory of the test's)
+            arguments = [os.path.join(directory, os.path.basename(argument))
+                         if argument.startswith('~') or
+                         argument.endswith('.pem') else argument
+                         for argument in arguments]
+            if '--tls-cert' in arguments:
+                from pymta.certificates import self_signed_certificate
+                certfile, keyfile = self_signed_certificate(directory)
+                os.rename(certfile, os.path.join(directory, 'cert.pem'))
+                os.rename(keyfile, os.path.join(directory, 'key.pem'))
+            options = argument_parser().parse_args(arguments)
+            server = build_server(options, lambda: directory)
+            self.assertTrue(isinstance(server, PythonMTA), arguments)
 
 
 class CommandLineTest(ServerProgram, unittest.TestCase):
@@ -102,14 +147,24 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
         self.assertEqual(b'', self.assert_stops_cleanly(process, output,
                                                         signal.SIGTERM))
 
-    def test_verbose_logs_the_session(self):
-        process, output, port = self.serve('-v', '--quiet')
+    def test_verbose_logs_the_transcript(self):
+        process, output, port = self.serve('-v', '--quiet', '--auth',
+                                           'joe:secret')
         client = self.client(port)
-        client.helo('verbose.example')
-        client.close()      # (without QUIT)
+        client.ehlo('verbose.example')
+        client.esmtp_features['auth'] = ' PLAIN'
+        self.assertEqual(235, client.login('joe', 'secret')[0])
+        client.quit()
         self.assert_stops_cleanly(process, output, signal.SIGTERM)
-        self.assertTrue(' disconnected' in self.stderr_text(),
-                        self.stderr_text())
+        log = self.stderr_text()
+        self.assertTrue(' > 220 ' in log, log)
+        # (smtplib writes its commands in lower case)
+        self.assertTrue(' < ehlo verbose.example\n' in log.lower(), log)
+        self.assertTrue(' > 250-localhost' in log, log)
+        self.assertTrue(' < AUTH PLAIN ***\n' in log, log)
+        self.assertTrue(' > 235 ' in log, log)
+        self.assertTrue(' < quit\n' in log.lower(), log)
+        self.assertFalse('secret' in log, log)
 
     def test_usage_errors(self):
         for arguments in (['--tls-key', 'key.pem'], ['--smtps'],
@@ -118,6 +173,44 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
                           ['--fault', 'explode:DATA'], ['--port', 'x'],
                           ['--tls-self-signed', '--tls-cert', 'c.pem']):
             self.assert_usage_error(*arguments)
+
+    def test_swaks_into_a_maildir(self):
+        swaks = swaks_or_skip(self)
+        directory = tempfile.mkdtemp(prefix='pymta-cli-')
+        self.addCleanup(shutil.rmtree, directory, True)
+        maildir = os.path.join(directory, 'Maildir')
+        process, output, port = self.serve('--maildir', maildir, '--quiet')
+        with open(os.devnull, 'wb') as devnull:
+            status = subprocess.call(
+                [swaks, '--server', '127.0.0.1:%d' % port, '--from',
+                 'me@example.com', '--to', 'you@example.com',
+                 '--header', 'Subject: into the Maildir', '--body',
+                 'Hello Maildir'], stdout=devnull, stderr=devnull)
+        self.assertEqual(0, status)
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+        stored = list(mailbox.Maildir(maildir, factory=None))
+        self.assertEqual(1, len(stored))
+        self.assertEqual('into the Maildir', stored[0]['Subject'])
+        self.assertEqual('<me@example.com>', stored[0]['Return-Path'])
+        self.assertTrue('Hello Maildir' in stored[0].get_payload())
+
+    def test_mbox_and_printing_together(self):
+        directory = tempfile.mkdtemp(prefix='pymta-cli-')
+        self.addCleanup(shutil.rmtree, directory, True)
+        path = os.path.join(directory, 'mail.mbox')
+        process, output, port = self.serve('--mbox', path)
+        client = self.client(port)
+        for number in range(3):
+            client.sendmail('me@example.com', ['you@example.com'],
+                            'Subject: %d\r\n\r\nbody' % number)
+        client.quit()
+        for number in range(3):
+            output.read_until(b'END MESSAGE ------------\n')
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+        stored = mailbox.mbox(path)
+        self.assertEqual(['0', '1', '2'],
+                         [message['Subject'] for message in stored])
+        stored.close()
 
     def test_users_and_passwords(self):
         process, output, port = self.serve('--auth', 'joe:secret', '--auth',

@@ -23,12 +23,14 @@ from __future__ import absolute_import
 
 import inspect
 import io
+import logging
 import os
 import re
 import smtplib
 import unittest
 
 from pymta.compat import PY2
+from pymta.transcript import LOGGER_NAME
 from .test_pytest_plugin import run_pytest_on
 
 
@@ -72,8 +74,14 @@ class Example(object):
         return 'docs/%s:%d' % (self.page, self.line)
 
 
+#: not a page of the documentation: the package's long description (for
+#: the index), whose examples tests/test_packaging.py runs
+NOT_PAGES = ('index-page.md',)
+
+
 def pages():
-    return sorted(name for name in os.listdir(DOCS) if name.endswith('.md'))
+    return sorted(name for name in os.listdir(DOCS)
+                  if name.endswith('.md') and name not in NOT_PAGES)
 
 
 def fenced_blocks():
@@ -123,9 +131,38 @@ def _check_fault_injection(test, namespace):
     test.assertEqual(None, namespace['helper'].mta_thread)
 
 
+#: the client's port in the session docs/transcript.md shows
+TRANSCRIPT_DOC_PORT = '50312'
+
+
+def _check_transcript(test, namespace):
+    """The session the page shows is the one its example logged."""
+    with io.open(os.path.join(DOCS, 'transcript.md'),
+                 encoding='utf-8') as page:
+        shown = re.findall(r'^    (127\.0\.0\.1:%s .*)$' % TRANSCRIPT_DOC_PORT,
+                           page.read(), re.MULTILINE)
+    test.assertEqual(20, len(shown))
+    lines = namespace['kept'].lines
+    port = lines[0].split(' ', 1)[0].split(':')[1]
+    # (smtplib of Python 3.13 sends 'mail from:', earlier 'mail FROM:')
+    test.assertEqual([line.lower() for line in shown], [
+        line.replace('127.0.0.1:%s ' % port,
+                     '127.0.0.1:%s ' % TRANSCRIPT_DOC_PORT, 1).lower()
+        for line in lines])
+
+
+def _check_deliverers(test, namespace):
+    test.assertEqual('Hello', namespace['from_maildir']['Subject'])
+    test.assertEqual('Hello', namespace['from_mbox']['Subject'])
+    # the mailboxes are gone
+    test.assertFalse(os.path.exists(namespace['directory']))
+
+
 #: (page, a text only that example holds) -> check(test, namespace) after
 #: the example ran
 CHECKS = {
+    ('deliverers.md', 'from_maildir'): _check_deliverers,
+    ('transcript.md', 'kept'): _check_transcript,
     ('auth.md', 'authenticator_class=AcceptAnyAuthenticator'): _check_auth,
     ('fault-injection.md', "TempFail('RCPT TO', nth=1)"): _check_fault_injection,
 }
@@ -150,6 +187,12 @@ def run_example(test, example):
         count = len(PYTEST_TEST.findall(example.source))
         test.assertTrue('%d passed' % count in output, output)
         return
+    for name in ('pymta', LOGGER_NAME):
+        # (an example may configure logging: the next test finds it as it
+        # was)
+        logger = logging.getLogger(name)
+        test.addCleanup(setattr, logger, 'handlers', list(logger.handlers))
+        test.addCleanup(logger.setLevel, logger.level)
     namespace = {'__name__': 'docs_example'}
     exec(compile(example.code(), example.path, 'exec'), namespace)
     _run_defined_test_cases(test, namespace)

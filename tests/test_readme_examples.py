@@ -37,8 +37,8 @@ class ReadmeExamplesTest(unittest.TestCase):
         self.assertEqual(1, len(found), text)
         return found[0]
 
-    def test_there_are_nine_examples(self):
-        self.assertEqual(9, len(self.examples))
+    def test_there_are_eight_examples(self):
+        self.assertEqual(8, len(self.examples))
 
     def test_fault_injection(self):
         namespace = run_example(self.example_with('FaultPolicy(TempFail('))
@@ -63,13 +63,6 @@ class ReadmeExamplesTest(unittest.TestCase):
         namespace = run_example(self.example_with('with PythonMTA('))
         self.assertEqual(['you@example.com'], namespace['message'].smtp_to)
         self.assertEqual(250, namespace['code'])
-
-    def test_tls(self):
-        if not hasattr(smtplib.SMTP, 'send_message'):
-            self.skipTest('Python 2.7: smtplib.starttls takes no context')
-        namespace = run_example(self.example_with('self_signed_certificate('))
-        self.assertTrue(namespace['message'].tls['version'].startswith('TLS'))
-        self.assertFalse(os.path.exists(namespace['directory']))
 
     def test_the_connection(self):
         namespace = run_example(self.example_with('SMTPConnection('))
