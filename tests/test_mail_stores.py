@@ -110,11 +110,12 @@ def digest(path):
 
 
 class PymtaLog(logging.Handler):
-    """``with PymtaLog() as log:`` keeps what the logger 'pymta' logs
-    (``log.messages``) instead of showing it."""
+    """``with PymtaLog() as log:`` keeps what the logger 'pymta' logs at
+    INFO and above (``log.messages``) instead of showing it (the
+    transcript, at DEBUG, is on where a test runner captures DEBUG: nose)."""
 
     def __init__(self):
-        logging.Handler.__init__(self)
+        logging.Handler.__init__(self, logging.INFO)
         self.messages = []
 
     def emit(self, record):
