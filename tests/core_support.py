@@ -4,6 +4,7 @@
 from __future__ import absolute_import
 
 import base64
+import logging
 
 from pymta.api import IMessageDeliverer, IMTAPolicy
 
@@ -132,3 +133,28 @@ def converse(test, script, connection=None, **connection_options):
             raise ValueError('not a script line: %r' % (line,))
     check()
     return connection
+
+
+class PymtaLog(logging.Handler):
+    """``with PymtaLog() as log:`` keeps what the logger 'pymta' logs at
+    ``level`` and above (``log.messages``) off stderr. INFO by default: the
+    transcript (DEBUG) is on where a test runner captures DEBUG (nose)."""
+
+    def __init__(self, level=logging.INFO):
+        logging.Handler.__init__(self, level)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        self.logger = logging.getLogger('pymta')
+        self.saved = self.logger.propagate
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.logger.removeHandler(self)
+        self.logger.propagate = self.saved
+        return False

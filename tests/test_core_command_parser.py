@@ -4,7 +4,6 @@ sockets: framing of commands and message data, exact text on the wire, the
 msg_data rules, 8-bit input, limits, and the legacy internals."""
 from __future__ import absolute_import, print_function
 
-import logging
 import socket
 import time
 import unittest
@@ -14,7 +13,8 @@ import six
 from pymta.api import IMTAPolicy
 from pymta.command_parser import SMTPCommandParser
 import pymta.test_util as test_util
-from .core_support import RecordingChannel, RecordingDeliverer, SizePolicy, b64
+from .core_support import PymtaLog, RecordingChannel, RecordingDeliverer, \
+    SizePolicy, b64
 
 try:
     import tracemalloc
@@ -39,23 +39,6 @@ def to_bytes(data):
     if isinstance(data, bytes):
         return data
     return data.encode('latin-1')
-
-
-class QuietPymtaLog(logging.Handler):
-    def emit(self, record):
-        pass
-
-    def __enter__(self):
-        self.logger = logging.getLogger('pymta')
-        self.saved = self.logger.propagate
-        self.logger.propagate = False
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc_info):
-        self.logger.removeHandler(self)
-        self.logger.propagate = self.saved
-        return False
 
 
 class ParserTestMixin(object):
@@ -259,7 +242,7 @@ class WireFormatTest(ParserTestCase):
             def accept_from(self, sender, message):
                 raise ValueError('policy exploded')
         self.init(policy=Policy())
-        with QuietPymtaLog():   # keep the expected traceback out of the test output
+        with PymtaLog():   # keep the expected traceback out of the test output
             lines = self.feed('HELO foo\r\nMAIL FROM:<a@example.com>\r\nNOOP\r\n')
         self.assertEqual(['250 localhost', '451 Temporary Local Problem: Please come back later',
                           '250 OK'], lines)

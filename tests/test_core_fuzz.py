@@ -27,14 +27,13 @@ run); ``PYMTA_FUZZ_EXAMPLES=1000000`` makes a long (random) run.
 from __future__ import absolute_import, print_function
 
 import base64
-import logging
 import os
 import re
 import unittest
 
 from pymta.api import IMTAPolicy, PolicyDecision
 from pymta.command_parser import SMTPCommandParser
-from .core_support import RecordingChannel, RecordingDeliverer
+from .core_support import PymtaLog, RecordingChannel, RecordingDeliverer
 
 try:
     from hypothesis import HealthCheck, given, settings, strategies as st
@@ -276,20 +275,6 @@ if given is not None:
                          suppress_health_check=_HEALTH_CHECKS)
 
 
-class QuietPymtaLog(object):
-    """Keeps the pymta logger (the policy faults above) off stderr."""
-
-    def __enter__(self):
-        self.logger = logging.getLogger('pymta')
-        self.saved = (self.logger.propagate, self.logger.handlers[:])
-        self.logger.propagate = False
-        self.logger.handlers = [logging.NullHandler()]
-        return self
-
-    def __exit__(self, *exc_info):
-        self.logger.propagate, self.logger.handlers = self.saved
-
-
 def run_session(pieces, split_points, policy, authenticator, limits):
     """Feed ``pieces`` (joined, then cut at ``split_points``); returns the
     channel."""
@@ -360,7 +345,7 @@ class CoreFuzzTest(unittest.TestCase):
             limits = dict(max_errors=max_errors,
                           max_auth_failures=max_auth_failures,
                           default_max_message_size=default_max_message_size)
-            with QuietPymtaLog():
+            with PymtaLog():
                 channel = run_session(pieces, split_points, policy,
                                       authenticator, limits)
             check_wire(channel)
@@ -384,7 +369,7 @@ class CoreFuzzTest(unittest.TestCase):
                 default_max_message_size, extensions, require_tls):
             limits = dict(max_errors=max_errors, require_tls=require_tls,
                           default_max_message_size=default_max_message_size)
-            with QuietPymtaLog():
+            with PymtaLog():
                 channel = run_connection(pieces, split_points, policy,
                                          authenticator, limits, extensions)
             check_wire(channel)

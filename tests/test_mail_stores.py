@@ -13,7 +13,6 @@ from __future__ import absolute_import
 import email.utils
 import hashlib
 import json
-import logging
 import mailbox
 import os
 import re
@@ -35,6 +34,7 @@ from pymta.mail_stores import MaildirDeliverer, MboxDeliverer, \
 from pymta.model import Message, Peer
 from pymta.testing import SMTPTestServer
 
+from .core_support import PymtaLog
 from .mta_support import HERE, MAIL_STORE_HOSTNAME, TIMEOUT, OnForkPath, \
     OutputReader, ServerProcess, smtp_client, subprocess_environment
 
@@ -107,31 +107,6 @@ def read_mbox(path):
 def digest(path):
     with open(path, 'rb') as stored:
         return hashlib.sha1(stored.read()).hexdigest()
-
-
-class PymtaLog(logging.Handler):
-    """``with PymtaLog() as log:`` keeps what the logger 'pymta' logs at
-    INFO and above (``log.messages``) instead of showing it (the
-    transcript, at DEBUG, is on where a test runner captures DEBUG: nose)."""
-
-    def __init__(self):
-        logging.Handler.__init__(self, logging.INFO)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-    def __enter__(self):
-        self.logger = logging.getLogger('pymta')
-        self.saved = self.logger.propagate
-        self.logger.propagate = False
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc_info):
-        self.logger.removeHandler(self)
-        self.logger.propagate = self.saved
-        return False
 
 
 class TemporaryDirectory(object):
