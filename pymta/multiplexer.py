@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Serving many connections at once in one thread: ``Multiplexer`` accepts
 on the listening socket and drives up to ``capacity`` ``SMTPConnection``
-objects with one poller (``PythonMTA(connections_per_worker=N)``, N > 1).
+objects with one poller (epoll where there is one, else poll;
+``PythonMTA(connections_per_worker=N)``, N > 1).
 
 Each connection has its socket, its ``TimeLimits`` and an output buffer.
 Replies go out with non-blocking sends; while a client leaves replies
@@ -18,7 +19,7 @@ import logging
 import socket
 
 from .connection import SMTPConnection
-from .fdwait import FdWaiter, _errno_of, _now
+from .fdwait import _errno_of, _now, new_waiter
 from .pool_link import ParentGone
 from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
     DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, close_connection, \
@@ -72,7 +73,7 @@ class Multiplexer(object):
         self.sessions = {}      # fd -> _Session
         self.active = 0         # sessions that are not ending
         self.full = False       # (marked busy on the board)
-        self.waiter = FdWaiter()
+        self.waiter = new_waiter()
         self._nodelay_inherited = None
 
     # --- the loop ---------------------------------------------------------
@@ -94,6 +95,8 @@ class Multiplexer(object):
                 # (the serial path accepts even when full, to answer 421)
                 accepting = (not self.full or link is None) and (
                     accept_paused_until is None or now >= accept_paused_until)
+                # (level-triggered in every worker that has room: a
+                # connection left waiting wakes them until one takes it)
                 waiter.watch(listen_fd, read=accepting)
                 wake_at = self._earliest_deadline()
                 if not accepting and accept_paused_until is not None and (
