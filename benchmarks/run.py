@@ -66,6 +66,8 @@ LOAD_TEXT = {
 }
 
 # --- servers -----------------------------------------------------------------
+MUX_ARGS = ['--connections-per-worker', '64',
+            '--max-workers', str(os.cpu_count() or 1)]
 # name: (python version or None, script or None, extra args, single process)
 SERVERS = {
     'smtp-sink': (None, None, [], True),
@@ -76,6 +78,9 @@ SERVERS = {
     'pymta-serial-3.11': ('3.11', 'pymta_server.py', ['--serial'], True),
     'pymta-fork-2.7': ('2.7', 'pymta_server.py', [], False),
     'pymta-serial-2.7': ('2.7', 'pymta_server.py', ['--serial'], True),
+    # multiplexing (issue 16): one worker per core, 64 connections each
+    'pymta-mux-3.11': ('3.11', 'pymta_server.py', MUX_ARGS, False),
+    'pymta-mux-2.7': ('2.7', 'pymta_server.py', MUX_ARGS, False),
 }
 PEERS = ['aiosmtpd', 'stdlib-smtpd', 'twisted']
 PYMTA = [name for name in SERVERS if name.startswith('pymta')]

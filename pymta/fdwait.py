@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """Waiting for file descriptors: ``poll`` where the platform has it, else
-``select``, with interrupted waits resumed for the time left. Used by the
+``select`` (and ``EpollWaiter`` for the multiplexer's many fds), with
+interrupted waits resumed for the time left. Used by the
 server loops (``pymta.connection_loop``, ``pymta.worker``,
 ``pymta.worker_pool`` and what they are made of) and by ``PipeEvent``, the Event of Python 2 (see
 ``pymta.compat.new_event``)."""
@@ -15,7 +16,7 @@ import threading
 import time
 
 
-__all__ = ['FdWaiter', 'PipeEvent', 'wait_for']
+__all__ = ['EpollWaiter', 'FdWaiter', 'PipeEvent', 'new_waiter', 'wait_for']
 
 _now = getattr(time, 'monotonic', time.time)
 
@@ -111,6 +112,74 @@ class FdWaiter(object):
     def close(self):
         self._masks = {}
         self._poller = None
+
+
+class EpollWaiter(object):
+    """An ``FdWaiter`` on ``select.epoll`` (Linux), for a loop over many
+    fds: each wait costs what is ready, not what is watched."""
+
+    _IN, _OUT = getattr(select, 'EPOLLIN', 1), getattr(select, 'EPOLLOUT', 4)
+    _TROUBLE = getattr(select, 'EPOLLHUP', 16) | getattr(select, 'EPOLLERR', 8)
+
+    def __init__(self):
+        self._epoll = select.epoll()
+        self._masks = {}
+
+    def watch(self, fd, read=True, write=False):
+        mask = (self._IN if read else 0) | (self._OUT if write else 0)
+        old = self._masks.get(fd)
+        if not mask:
+            if old is not None:
+                del self._masks[fd]
+                self._epoll.unregister(fd)
+            return
+        if old == mask:
+            return
+        if old is None:
+            self._epoll.register(fd, mask)
+        else:
+            self._epoll.modify(fd, mask)
+        self._masks[fd] = mask
+
+    def wait(self, timeout=None):
+        """As ``FdWaiter.wait``."""
+        deadline = None if timeout is None else _now() + timeout
+        while True:
+            remaining = -1
+            if deadline is not None:
+                # (+1 ms: Python 2 rounds down, and a wait must not end
+                # before its time)
+                remaining = max(0.0, deadline - _now()) + 0.001
+            try:
+                events = self._epoll.poll(remaining)
+                break
+            except (IOError, OSError) as e:
+                if _errno_of(e) != errno.EINTR:
+                    raise
+        masks = self._masks
+        ready_in = self._IN | self._TROUBLE
+        ready_out = self._OUT | self._TROUBLE
+        readable, writable = [], []
+        for fd, event in events:
+            wanted = masks.get(fd, 0)
+            if (wanted & self._IN) and (event & ready_in):
+                readable.append(fd)
+            if (wanted & self._OUT) and (event & ready_out):
+                writable.append(fd)
+        return readable, writable
+
+    def close(self):
+        self._masks = {}
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None
+
+
+def new_waiter():
+    """An ``EpollWaiter`` where there is epoll, else an ``FdWaiter``."""
+    if hasattr(select, 'epoll'):
+        return EpollWaiter()
+    return FdWaiter()
 
 
 def wait_for(readers=(), writers=(), timeout=None):

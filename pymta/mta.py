@@ -187,6 +187,17 @@ class PythonMTA(object):
       up the next; the deliverer, policy and authenticator are still one
       instance each, shared by the threads (so they must be thread-safe).
       Without it the serial path serves one connection at a time.
+    * ``connections_per_worker`` (1): more than 1 turns multiplexing on
+      (``pymta.multiplexer``): each worker process (fork path), or the
+      serving thread (serial path), serves up to this many connections at
+      once with one event loop; then ``max_workers`` of about one per CPU
+      is enough. A worker counts as busy only while it holds this many
+      (when all are busy the parent answers ``421 ... too busy``; on the
+      serial path the serving thread answers it). The cost: the policy,
+      deliverer and authenticator run in the loop, so while one of their
+      calls blocks (a DNS lookup, a slow disk, a sleep), every other
+      session of that worker waits. Not with ``tls`` (yet) nor with
+      ``threaded``: ValueError.
 
     What a policy (deliverer, authenticator) instance sees: on the serial
     path, threaded or not, one instance serves every connection of one
@@ -222,7 +233,8 @@ class PythonMTA(object):
                  max_session_seconds=MAX_SESSION_SECONDS,
                  idle_worker_seconds=IDLE_WORKER_SECONDS, tls=None,
                  implicit_tls=False, require_tls=None, extensions=(),
-                 collect_messages=False, threaded=False):
+                 collect_messages=False, threaded=False,
+                 connections_per_worker=1):
         unknown = set(extensions) - set(EXTENSIONS) | \
             (set(['STARTTLS']) & set(extensions))
         if unknown:
@@ -236,6 +248,17 @@ class PythonMTA(object):
                              % (require_tls,))
         if require_tls is not None and tls is None:
             raise ValueError('require_tls needs tls (a certificate)')
+        connections_per_worker = int(connections_per_worker)
+        if connections_per_worker < 1:
+            raise ValueError('connections_per_worker: 1 or more, not %r'
+                             % (connections_per_worker,))
+        if connections_per_worker > 1 and tls is not None:
+            raise ValueError('connections_per_worker > 1 does not serve TLS '
+                             'yet: use tls with connections_per_worker=1')
+        if connections_per_worker > 1 and threaded:
+            raise ValueError('connections_per_worker > 1 and threaded=True '
+                             'are two ways of serving many clients at once: '
+                             'choose one')
         self.local_address = local_address
         self.bind_port = bind_port
         self.deliverer_class = deliverer_class
@@ -259,6 +282,7 @@ class PythonMTA(object):
         self.require_tls = require_tls
         self.extensions = tuple(extensions)
         self.threaded = threaded
+        self.connections_per_worker = connections_per_worker
         #: the accepted messages (a ``Mailbox``) with ``collect_messages``,
         #: else None
         self.messages = Mailbox() if collect_messages else None
@@ -521,7 +545,9 @@ class PythonMTA(object):
                              settings=settings, spin_seconds=spin_seconds,
                              pool_link=pool_link,
                              connection_threads=connection_threads,
-                             collect=collect)
+                             collect=collect,
+                             connections_per_worker=(
+                                 self.connections_per_worker))
 
     def _serve_serially(self, listen_socket, wakeup_receiver, settings):
         threads = None

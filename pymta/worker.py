@@ -115,6 +115,9 @@ class WorkerProcess(object):
     * ``collect``: called with every accepted message after the
       deliverer took it (``PythonMTA(collect_messages=True)``); None: not
       collected.
+    * ``connections_per_worker``: more than 1: serve up to that many
+      connections at once with a ``pymta.multiplexer.Multiplexer`` (no
+      spinning, no connection threads); 1: one after the other.
     """
 
     #: what waits for the next command or connection when ``spin_seconds``
@@ -123,7 +126,8 @@ class WorkerProcess(object):
 
     def __init__(self, listen_socket, deliverer_class, policy_class=None,
                  authenticator_class=None, settings=None, spin_seconds=0,
-                 pool_link=None, connection_threads=None, collect=None):
+                 pool_link=None, connection_threads=None, collect=None,
+                 connections_per_worker=1):
         self.listen_socket = listen_socket
         self.deliverer_class = deliverer_class
         self.policy_class = policy_class
@@ -135,6 +139,7 @@ class WorkerProcess(object):
         self.pool_link = pool_link
         self.connection_threads = connection_threads
         self.collect = collect
+        self.connections_per_worker = connections_per_worker
         self.deliverer = self.policy = self.authenticator = None
         # None until the first connection tells whether accepted sockets
         # inherit TCP_NODELAY from the listening socket (Linux: they do)
@@ -184,12 +189,26 @@ class WorkerProcess(object):
         listen_socket = self.listen_socket
         listen_socket.setblocking(False)
         set_nodelay(listen_socket)
+        if self.connections_per_worker > 1:
+            self._multiplex(listen_socket, StopSignal(stop_fd, is_stopping))
+            return
         waiter = AcceptWaiter(listen_socket.fileno(), stop_fd)
         try:
             self._accept_and_serve(listen_socket,
                                    StopSignal(stop_fd, is_stopping), waiter)
         finally:
             waiter.close()
+
+    def _multiplex(self, listen_socket, stop):
+        # (imported here: the default of one connection at a time never
+        # loads it)
+        from .multiplexer import Multiplexer
+        link = self.pool_link
+        multiplexer = Multiplexer(
+            (self.deliverer, self.policy, self.authenticator), self.settings,
+            self.connections_per_worker, link=link)
+        if not multiplexer.run(listen_socket, stop) and link is not None:
+            link.report(RETIRING)
 
     def _accept_and_serve(self, listen_socket, stop, waiter):
         spin = self.spin_seconds

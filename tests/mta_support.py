@@ -688,9 +688,13 @@ class ServerProcessPerClass(object):
 
 class ServerTestCase(unittest.TestCase):
     """A test case that starts ``ServerProcess`` servers (stopped when the
-    test ends) and talks to them with raw clients."""
+    test ends) and talks to them with raw clients. ``server_defaults``:
+    options every server of the class gets (a test's own win)."""
+
+    server_defaults = {}
 
     def start_server(self, use_multiprocessing, **options):
+        options = dict(self.server_defaults, **options)
         server = ServerProcess(use_multiprocessing, **options)
         self.addCleanup(server.cleanup)
         return server.start()

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """pymta.fdwait: waiting for fds (FdWaiter and wait_for) on socket pairs,
 through poll and through the select() fallback that platforms without poll
-use."""
+use, and EpollWaiter."""
 
 from __future__ import absolute_import
 
@@ -65,6 +65,16 @@ class FdWaiterTest(unittest.TestCase):
 
 class FdWaiterSelectTest(FdWaiterTest):
     use_poll = False
+
+
+class EpollWaiterTest(FdWaiterTest):
+    """The same tests for the epoll waiter of the multiplexer (where the
+    platform has epoll: ``new_waiter`` makes an ``FdWaiter`` elsewhere)."""
+
+    def waiter(self):
+        waiter = fdwait.new_waiter()
+        self.addCleanup(waiter.close)
+        return waiter
 
 
 class WaitForTest(unittest.TestCase):

@@ -2,6 +2,7 @@
 
     python pymta_server.py [--port 0] [--serial] [--root DIR]
                            [--profile FILE] [--tls CERT KEY]
+                           [--connections-per-worker N] [--max-workers N]
 
 Fork path by default (``serve_forever()``), the serial path with
 ``--serial`` (``serve_forever(use_multiprocessing=False)``), default
@@ -15,6 +16,9 @@ the 30 functions with the most own time to FILE when the server stops.
 Time in ``poll``/``select`` is waiting for the client, not work.
 
 ``--tls CERT KEY``: offer STARTTLS with that certificate and key.
+
+``--connections-per-worker N``, ``--max-workers N``: those keyword
+arguments (N > 1: multiplexing).
 
 Works on Python 2.7 and 3.x.
 """
@@ -44,6 +48,8 @@ def main():
                              'write the top functions to FILE')
     parser.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'),
                         help='offer STARTTLS with this certificate and key')
+    parser.add_argument('--connections-per-worker', type=int)
+    parser.add_argument('--max-workers', type=int)
     args = parser.parse_args()
     if args.profile and not args.serial:
         parser.error('--profile needs --serial')
@@ -58,6 +64,10 @@ def main():
     options = {}
     if args.tls:
         options['tls'] = tuple(args.tls)
+    if args.connections_per_worker is not None:
+        options['connections_per_worker'] = args.connections_per_worker
+    if args.max_workers is not None:
+        options['max_workers'] = args.max_workers
     server = PythonMTA(args.host, args.port, NullDeliverer, **options)
 
     def announce():

@@ -1,0 +1,341 @@
+# -*- coding: utf-8 -*-
+"""Serving many connections at once in one thread: ``Multiplexer`` accepts
+on the listening socket and drives up to ``capacity`` ``SMTPConnection``
+objects with one poller (epoll where there is one, else poll;
+``PythonMTA(connections_per_worker=N)``, N > 1).
+
+Each connection has its socket, its ``TimeLimits`` and an output buffer.
+Replies go out with non-blocking sends; while a client leaves replies
+unsent in its buffer, its input is not read (back-pressure: that client
+waits, the others do not) and the command timeout bounds how long it may
+do so. The user's policy, deliverer and authenticator run in this thread:
+while one of their calls blocks, every other connection of this loop
+waits. No TLS here (``PythonMTA`` refuses the combination).
+"""
+
+from __future__ import absolute_import
+
+import logging
+import socket
+
+from .connection import SMTPConnection
+from .fdwait import _errno_of, _now, new_waiter
+from .pool_link import ParentGone
+from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
+    DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, close_connection, \
+    has_nodelay, say_goodbye, set_nodelay
+from .states import CHUNK_DATA, MESSAGE_DATA
+from .time_limits import TimeLimits
+from .worker_board import WorkerBoard
+
+
+__all__ = ['Multiplexer']
+
+log = logging.getLogger('pymta')
+
+_READING_MESSAGES = (MESSAGE_DATA, CHUNK_DATA)
+
+
+class _Session(object):
+    """One connection of the loop."""
+
+    __slots__ = ('sock', 'fd', 'smtp', 'limits', 'output', 'ip', 'port',
+                 'ending')
+
+    def __init__(self, sock, address, smtp, limits):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.smtp = smtp
+        self.limits = limits
+        self.output = b''   # replies the client has not taken yet
+        self.ip, self.port = address[0], address[1]
+        # the dialogue ended: only the last replies are still to go out
+        # (the session no longer counts against the capacity)
+        self.ending = False
+
+
+class Multiplexer(object):
+    """Accepts and serves up to ``capacity`` connections at once.
+
+    ``instances``: ``(deliverer, policy, authenticator)``; ``settings``:
+    the ``ConnectionSettings`` (no TLS). ``link``: the worker's
+    ``PoolLink`` (fork path): the worker is marked busy on the board only
+    while it holds ``capacity`` connections, and then stops accepting (the
+    parent turns clients away when every worker is busy). Without a link
+    (serial path) a client beyond ``capacity`` gets ``421 ... too busy``.
+    """
+
+    def __init__(self, instances, settings, capacity, link=None):
+        self.instances = instances
+        self.settings = settings
+        self.capacity = capacity
+        self.link = link
+        self.sessions = {}      # fd -> _Session
+        self.active = 0         # sessions that are not ending
+        self.full = False       # (marked busy on the board)
+        self.waiter = new_waiter()
+        self._nodelay_inherited = None
+
+    # --- the loop ---------------------------------------------------------
+    def run(self, listen_socket, stop):
+        """Serve until ``stop`` (a ``StopSignal``) says stop (every open
+        session gets the 421 of a shutdown; returns True) or, with a link
+        whose ``idle_seconds`` is set, until the worker retires after that
+        long without a connection (returns False)."""
+        listen_fd = listen_socket.fileno()
+        waiter = self.waiter
+        waiter.watch(stop.fd)
+        link = self.link
+        idle_seconds = None if link is None else link.idle_seconds
+        retire_at = None if idle_seconds is None else _now() + idle_seconds
+        accept_paused_until = None
+        try:
+            while True:
+                now = _now()
+                # (the serial path accepts even when full, to answer 421)
+                accepting = (not self.full or link is None) and (
+                    accept_paused_until is None or now >= accept_paused_until)
+                # (level-triggered in every worker that has room: a
+                # connection left waiting wakes them until one takes it)
+                waiter.watch(listen_fd, read=accepting)
+                wake_at = self._earliest_deadline()
+                if not accepting and accept_paused_until is not None and (
+                        wake_at is None or accept_paused_until < wake_at):
+                    wake_at = accept_paused_until
+                if retire_at is not None and (
+                        wake_at is None or retire_at < wake_at):
+                    wake_at = retire_at
+                timeout = None if wake_at is None else max(0.0, wake_at - now)
+                readable, writable = waiter.wait(timeout)
+                if stop.fd in readable and stop.confirmed():
+                    self._shut_down()
+                    return True
+                if listen_fd in readable:
+                    if not self._accept_all(listen_socket):
+                        accept_paused_until = _now() + 0.1
+                for fd in writable:
+                    session = self.sessions.get(fd)
+                    if session is not None:
+                        self._guarded(session, self._flush)
+                for fd in readable:
+                    session = self.sessions.get(fd)
+                    if session is not None and not session.output:
+                        self._guarded(session, self._read)
+                self._end_expired()
+                if idle_seconds is not None:
+                    if self.sessions:
+                        retire_at = None
+                    elif retire_at is None:
+                        retire_at = _now() + idle_seconds
+                    elif _now() >= retire_at:
+                        retired = link.retire()
+                        if retired:
+                            return False
+                        retire_at = _now() + (
+                            idle_seconds if retired is False
+                            # the lock was taken: again in a moment
+                            else 0.001 * (1 + link.slot % 16))
+        finally:
+            # (the parent may be gone: the board is not marked any more)
+            self.link = None
+            for session in list(self.sessions.values()):
+                self._end(session, 'error: the worker stops', None)
+            waiter.close()
+
+    def _earliest_deadline(self):
+        earliest = None
+        for session in self.sessions.values():
+            deadline = session.limits.deadline
+            if deadline is not None and (earliest is None or
+                                         deadline < earliest):
+                earliest = deadline
+        return earliest
+
+    # --- accepting ------------------------------------------------------------
+    def _accept_all(self, listen_socket):
+        """Accept while connections wait and there is room; False after an
+        error that says this process has no room (accept again later)."""
+        while not self.full or self.link is None:
+            try:
+                connection, address = listen_socket.accept()
+            except (IOError, OSError) as e:
+                number = _errno_of(e)
+                if number in RETRY_ERRNOS:
+                    return True
+                if number in ACCEPT_SKIP_ERRNOS:
+                    continue
+                if number in ACCEPT_RESOURCE_ERRNOS:
+                    log.error('cannot accept a connection: %s', e)
+                    return False
+                raise
+            if self.link is None and self.active >= self.capacity:
+                self._turn_away(connection, address)
+                continue
+            self._start(connection, address)
+        return True
+
+    def _turn_away(self, connection, address):
+        log.info('%s:%s: %d connections served, answering 421',
+                 address[0], address[1], self.capacity)
+        settings = self.settings
+        say_goodbye(connection, settings.hostname or socket.getfqdn(),
+                    'too_busy', 'ENHANCEDSTATUSCODES' in settings.extensions)
+        close_connection(connection, True, drain=True)
+
+    def _start(self, connection, address):
+        if self._nodelay_inherited is None:
+            self._nodelay_inherited = has_nodelay(connection)
+        if not self._nodelay_inherited:
+            set_nodelay(connection)
+        if not DONTWAIT:
+            connection.setblocking(False)
+        elif connection.gettimeout() is not None:
+            connection.settimeout(0.0)
+        settings = self.settings
+        deliverer, policy, authenticator = self.instances
+        smtp = SMTPConnection(
+            deliverer, policy=policy, authenticator=authenticator,
+            hostname=settings.hostname or socket.getfqdn(),
+            max_errors=settings.max_errors,
+            max_auth_failures=settings.max_auth_failures,
+            default_max_message_size=settings.default_max_message_size,
+            extensions=settings.extensions, require_tls=settings.require_tls)
+        limits = TimeLimits(settings.command_timeout,
+                            settings.max_data_seconds,
+                            settings.max_session_seconds)
+        session = _Session(connection, address, smtp, limits)
+        self.sessions[session.fd] = session
+        self.active += 1
+        self._update_board()
+        self.waiter.watch(session.fd)
+        self._guarded(session, self._greet)
+
+    def _greet(self, session):
+        session.smtp.start(session.ip, session.port)
+        self._send(session, session.smtp.data_to_send())
+
+    # --- one session ----------------------------------------------------------
+    def _guarded(self, session, step):
+        """Run ``step(session)``; what a client does ends only its session,
+        and a fault in pymta is logged and ends only this session."""
+        try:
+            step(session)
+        except ParentGone:
+            raise
+        except (IOError, OSError) as e:
+            if _errno_of(e) in DISCONNECT_ERRNOS:
+                log.debug('%s:%s went away: %s', session.ip, session.port, e)
+                self._end(session, 'the client went away: %s' % (e,), None)
+            else:
+                log.exception('error while serving %s:%s', session.ip,
+                              session.port)
+                self._end(session, 'error: %s' % (e,), None)
+        except Exception as e:
+            log.exception('error while serving %s:%s', session.ip,
+                          session.port)
+            self._end(session, 'error: %r' % (e,), None)
+
+    def _read(self, session):
+        try:
+            data = session.sock.recv(self.settings.read_size, DONTWAIT)
+        except (IOError, OSError) as e:
+            if _errno_of(e) in RETRY_ERRNOS:
+                return
+            raise
+        if not data:
+            log.debug('%s:%s disconnected', session.ip, session.port)
+            self._end(session, 'the client closed the connection', None)
+            return
+        smtp = session.smtp
+        was_reading_data = smtp.reader in _READING_MESSAGES
+        smtp.receive_data(data)
+        output = smtp.data_to_send()
+        session.limits.after_input(bool(output), was_reading_data,
+                                   smtp.reader in _READING_MESSAGES)
+        self._send(session, output)
+
+    def _send(self, session, data):
+        if session.smtp.closing and not session.ending:
+            # (before the client can tell that the session ended, so that
+            # it may connect again at once and find room)
+            session.ending = True
+            self.active -= 1
+            self._update_board()
+        if data:
+            session.output += data
+        self._flush(session)
+
+    def _flush(self, session):
+        output = session.output
+        while output:
+            try:
+                sent = session.sock.send(output, DONTWAIT)
+            except (IOError, OSError) as e:
+                if _errno_of(e) not in RETRY_ERRNOS:
+                    raise
+                break
+            output = output[sent:]
+        session.output = output
+        if output:
+            # (back-pressure: no reading until the client took its replies)
+            self.waiter.watch(session.fd, read=False, write=True)
+        elif session.ending:
+            self._end(session, None, None, graceful=True)
+        else:
+            self.waiter.watch(session.fd)
+
+    def _end_expired(self):
+        now = _now()
+        for session in list(self.sessions.values()):
+            deadline = session.limits.deadline
+            if deadline is None or now < deadline:
+                continue
+            if session.output:
+                log.info('%s:%s does not read its replies, closing',
+                         session.ip, session.port)
+                self._end(session, 'the client does not read its replies',
+                          None)
+                continue
+            what = session.limits.what_expired()
+            log.info('%s:%s reached the %s, closing', session.ip,
+                     session.port, what)
+            self._end(session, 'the %s is up' % what, 'idle_timeout')
+
+    def _end(self, session, reason, goodbye, graceful=False):
+        """Close ``session``; ``goodbye``: the name of the 421 to send
+        first (None: none)."""
+        if self.sessions.pop(session.fd, None) is None:
+            return
+        self.waiter.watch(session.fd, read=False)
+        if not session.ending:
+            session.ending = True
+            self.active -= 1
+            self._update_board()
+        if goodbye is not None:
+            reason = '%s, 421 sent' % (reason or 'closed')
+        try:
+            session.smtp.connection_closed(reason)
+        except Exception:
+            log.exception('error while closing %s:%s', session.ip,
+                          session.port)
+        if goodbye is not None:
+            settings = self.settings
+            say_goodbye(session.sock, settings.hostname or socket.getfqdn(),
+                        goodbye, 'ENHANCEDSTATUSCODES' in settings.extensions)
+            close_connection(session.sock, True, drain=True)
+        else:
+            close_connection(session.sock, graceful)
+
+    def _shut_down(self):
+        for session in list(self.sessions.values()):
+            # (no 421 in the middle of a reply the client has not taken)
+            self._end(session, 'the server stops',
+                      None if session.output else 'shutting_down')
+
+    def _update_board(self):
+        full = self.active >= self.capacity
+        if full == self.full:
+            return
+        self.full = full
+        if self.link is not None:
+            self.link.mark(WorkerBoard.BUSY if full else WorkerBoard.IDLE)
