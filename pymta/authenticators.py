@@ -4,9 +4,10 @@
 from __future__ import absolute_import
 
 from .api import IAuthenticator
+from .cram_md5 import digest_matches
 
 
-__all__ = ['AcceptAnyAuthenticator']
+__all__ = ['AcceptAnyAuthenticator', 'PasswordAuthenticator']
 
 
 class AcceptAnyAuthenticator(IAuthenticator):
@@ -28,3 +29,20 @@ class AcceptAnyAuthenticator(IAuthenticator):
 
     def authenticate_cram_md5(self, username, challenge, digest, peer):
         return True
+
+
+class PasswordAuthenticator(IAuthenticator):
+    """Accepts the users of ``passwords`` (user name -> password, or
+    ``(user name, password)`` pairs) with their passwords: PLAIN, LOGIN
+    and CRAM-MD5 (``python -m pymta --auth USER:PASSWORD``)."""
+
+    def __init__(self, passwords):
+        self.passwords = dict(passwords)
+
+    def authenticate(self, username, password, peer):
+        known = self.passwords.get(username)
+        return known is not None and known == password
+
+    def authenticate_cram_md5(self, username, challenge, digest, peer):
+        known = self.passwords.get(username)
+        return known is not None and digest_matches(known, challenge, digest)

@@ -17,7 +17,7 @@ import signal
 import sys
 import tempfile
 
-from .api import IAuthenticator, IMessageDeliverer, IMTAPolicy
+from .api import IMessageDeliverer
 from .compat import wire_bytes
 
 
@@ -96,39 +96,6 @@ class _Deliverers(IMessageDeliverer):
     def new_message_accepted(self, msg):
         for deliverer in self.deliverers:
             deliverer.new_message_accepted(msg)
-
-
-# --- AUTH ---------------------------------------------------------------------
-class PasswordAuthenticator(IAuthenticator):
-    """Accepts the users given with ``--auth USER:PASSWORD`` (PLAIN, LOGIN
-    and CRAM-MD5)."""
-
-    def __init__(self, passwords):
-        self.passwords = dict(passwords)
-
-    def authenticate(self, username, password, peer):
-        known = self.passwords.get(username)
-        return known is not None and known == password
-
-    def authenticate_cram_md5(self, username, challenge, digest, peer):
-        from .cram_md5 import digest_matches
-        known = self.passwords.get(username)
-        return known is not None and digest_matches(known, challenge, digest)
-
-
-class _CommandLinePolicy(IMTAPolicy):
-    """Accepts everything; announces the size limit; offers AUTH only
-    with an authenticator."""
-
-    def __init__(self, max_message_size, auth_methods):
-        self._max_message_size = max_message_size
-        self._auth_methods = tuple(auth_methods)
-
-    def max_message_size(self, peer):
-        return self._max_message_size
-
-    def auth_methods(self, peer):
-        return self._auth_methods
 
 
 # --- the options --------------------------------------------------------------
@@ -256,6 +223,7 @@ def _authenticator(options):
             raise UsageError('--auth %r: USER:PASSWORD expected'
                              % (user_password,))
         passwords.append((user, password))
+    from .authenticators import PasswordAuthenticator
     return PasswordAuthenticator(passwords), ('PLAIN', 'LOGIN', 'CRAM-MD5')
 
 
@@ -300,10 +268,10 @@ def build_server(options, directory):
     """The ``PythonMTA`` the parsed ``options`` describe. ``directory()``
     returns a temporary directory (for a self-signed certificate)."""
     from .mta import PythonMTA
-    from .policies import FaultPolicy, Greylisting
+    from .policies import AcceptAllPolicy, FaultPolicy, Greylisting
 
     authenticator, auth_methods = _authenticator(options)
-    policy = _CommandLinePolicy(options.max_size, auth_methods)
+    policy = AcceptAllPolicy(options.max_size, auth_methods)
     faults = [parse_fault(spec) for spec in options.fault]
     if options.greylist is not None:
         faults.append(Greylisting(options.greylist))

@@ -260,12 +260,12 @@ class SMTPConnection(object):
 
     def _line_too_long(self, octets):
         """A line of ``octets`` (line end included) was too long."""
-        if self._transcript is None:
-            self.dialogue.line_too_long()
-            return
-        self._transcript.line_too_long(octets)
+        transcript = self._transcript
+        if transcript is not None:
+            transcript.line_too_long(octets)
         self.dialogue.line_too_long()
-        self._transcribe_replies()
+        if transcript is not None:
+            self._transcribe_replies()
 
     def _transcribe_line(self, line, reader):
         """``receive_data``'s work on a complete ``line`` (a command, or a

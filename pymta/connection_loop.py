@@ -15,14 +15,11 @@ come from ``pymta.replies`` by name.
 from __future__ import absolute_import
 
 import logging
-import socket
 
 from .fdwait import FdWaiter, _errno_of, _now
-from .connection import SMTPConnection
 from .sockets import DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
-    close_connection, say_goodbye
+    close_connection, make_non_blocking, say_goodbye
 from .states import CHUNK_DATA, MESSAGE_DATA, TLS_HANDSHAKE
-from .time_limits import TimeLimits
 
 
 __all__ = ['serve_connection']
@@ -132,7 +129,7 @@ def serve_connection(connection, remote_address, instances, settings,
     ended.
     """
     remote_ip, remote_port = remote_address[0], remote_address[1]
-    hostname = settings.hostname or socket.getfqdn()
+    hostname = settings.server_name()
     # (what the loop below needs, bound once: no lookups per chunk)
     read_size = settings.read_size
     stop_fd = None if stop is None else stop.fd
@@ -146,26 +143,10 @@ def serve_connection(connection, remote_address, instances, settings,
     if stop_fd is not None:
         waiter.watch(stop_fd)
     try:
-        if not DONTWAIT:
-            connection.setblocking(False)
-        elif connection.gettimeout() is not None:
-            # (a default timeout set with socket.setdefaulttimeout would
-            # make Python poll before each call)
-            connection.settimeout(0.0)
-        deliverer, policy, authenticator = instances
+        make_non_blocking(connection)
         tls_context = settings.tls_context
-        time_limits = TimeLimits(settings.command_timeout,
-                                 settings.max_data_seconds,
-                                 settings.max_session_seconds)
-        smtp = SMTPConnection(
-            deliverer, policy=policy, authenticator=authenticator,
-            hostname=hostname, max_errors=settings.max_errors,
-            max_auth_failures=settings.max_auth_failures,
-            default_max_message_size=settings.default_max_message_size,
-            extensions=settings.extensions + (
-                ('STARTTLS',) if tls_context is not None and
-                not settings.implicit_tls else ()),
-            require_tls=settings.require_tls)
+        time_limits = settings.time_limits()
+        smtp = settings.new_connection(instances, hostname)
         tls_info = None
         tls = None      # the TLSSocket, once the connection is TLS
         if tls_context is not None and settings.implicit_tls:
@@ -287,7 +268,7 @@ def serve_connection(connection, remote_address, instances, settings,
             on_session_end()
         if goodbye is not None:
             say_goodbye(connection, hostname, goodbye,
-                        'ENHANCEDSTATUSCODES' in settings.extensions)
+                        settings.enhanced_codes)
             close_connection(connection, True, drain=True)
         else:
             close_connection(connection, graceful)

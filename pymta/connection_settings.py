@@ -5,7 +5,11 @@ through the worker to ``serve_connection``."""
 
 from __future__ import absolute_import
 
-from .sockets import READ_SIZE
+import socket
+
+from .connection import SMTPConnection
+from .sockets import READ_SIZE, turn_away
+from .time_limits import TimeLimits
 
 
 __all__ = ['ConnectionSettings']
@@ -15,8 +19,8 @@ class ConnectionSettings(object):
     """The server's name and the limits of each connection.
 
     * ``hostname``: the server's name in replies (``PythonMTA`` looks it up
-      once per server); None: ``serve_connection`` asks
-      ``socket.getfqdn()``.
+      once per server); None: ``server_name()`` asks ``socket.getfqdn()``
+      for each connection.
     * ``command_timeout``: ``PythonMTA``'s ``session_timeout``, the seconds
       to wait for the next complete command (see ``TimeLimits``).
     * ``max_data_seconds``, ``max_session_seconds``: the most one DATA
@@ -53,6 +57,44 @@ class ConnectionSettings(object):
         self.implicit_tls = implicit_tls
         self.require_tls = require_tls
         self.extensions = tuple(extensions)
+
+    def server_name(self):
+        """``hostname``, or where it is None ``socket.getfqdn()`` (asked
+        each time)."""
+        return self.hostname or socket.getfqdn()
+
+    @property
+    def enhanced_codes(self):
+        """Do replies carry enhanced status codes (ENHANCEDSTATUSCODES)?"""
+        return 'ENHANCEDSTATUSCODES' in self.extensions
+
+    def new_connection(self, instances, hostname):
+        """A new ``SMTPConnection`` with these limits and extensions (and
+        STARTTLS where there is TLS but not from the start), for
+        ``instances``: ``(deliverer, policy, authenticator)``."""
+        deliverer, policy, authenticator = instances
+        extensions = self.extensions
+        if self.tls_context is not None and not self.implicit_tls:
+            extensions += ('STARTTLS',)
+        return SMTPConnection(
+            deliverer, policy=policy, authenticator=authenticator,
+            hostname=hostname, max_errors=self.max_errors,
+            max_auth_failures=self.max_auth_failures,
+            default_max_message_size=self.default_max_message_size,
+            extensions=extensions, require_tls=self.require_tls)
+
+    def time_limits(self):
+        """A new connection's ``TimeLimits``."""
+        return TimeLimits(self.command_timeout, self.max_data_seconds,
+                          self.max_session_seconds)
+
+    def turn_away(self, connection):
+        """Answer the accepted ``connection`` ``421 ... too busy`` and
+        close it (``pymta.sockets.turn_away``; silently under implicit
+        TLS)."""
+        turn_away(connection, self.server_name(), self.enhanced_codes,
+                  silently=self.tls_context is not None and
+                  self.implicit_tls)
 
     def __repr__(self):
         return 'ConnectionSettings(%s)' % ', '.join(

@@ -20,8 +20,7 @@ import threading
 
 from .connection_loop import serve_connection
 from .compat import new_event
-from .sockets import DONTWAIT, close_connection, say_goodbye, \
-    set_close_on_exec
+from .sockets import close_connection, set_close_on_exec
 from .stop_signal import StopSignal
 
 
@@ -106,16 +105,7 @@ class ConnectionThreads(object):
     def _turn_away(self, connection, address):
         log.info('%s:%s: %d connections are served, answering 421',
                  address[0], address[1], self.max_connections)
-        if not DONTWAIT:
-            connection.setblocking(False)
-        settings = self.settings
-        if settings.tls_context is not None and settings.implicit_tls:
-            # (an implicit-TLS client reads no reply in the clear)
-            close_connection(connection, False)
-            return
-        say_goodbye(connection, settings.hostname, 'too_busy',
-                    'ENHANCEDSTATUSCODES' in settings.extensions)
-        close_connection(connection, True, drain=True)
+        self.settings.turn_away(connection)
 
     def stop(self, timeout_seconds):
         """End every connection (its client gets a 421) and wait up to

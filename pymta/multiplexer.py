@@ -16,16 +16,13 @@ waits. No TLS here (``PythonMTA`` refuses the combination).
 from __future__ import absolute_import
 
 import logging
-import socket
 
-from .connection import SMTPConnection
 from .fdwait import _errno_of, _now, new_waiter
 from .pool_link import ParentGone
 from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
     DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, close_connection, \
-    has_nodelay, say_goodbye, set_nodelay
+    has_nodelay, make_non_blocking, say_goodbye, set_nodelay
 from .states import CHUNK_DATA, MESSAGE_DATA
-from .time_limits import TimeLimits
 from .worker_board import WorkerBoard
 
 
@@ -128,13 +125,9 @@ class Multiplexer(object):
                     elif retire_at is None:
                         retire_at = _now() + idle_seconds
                     elif _now() >= retire_at:
-                        retired = link.retire()
-                        if retired:
+                        retire_at = link.retire()
+                        if retire_at is None:
                             return False
-                        retire_at = _now() + (
-                            idle_seconds if retired is False
-                            # the lock was taken: again in a moment
-                            else 0.001 * (1 + link.slot % 16))
         finally:
             # (the parent may be gone: the board is not marked any more)
             self.link = None
@@ -177,33 +170,19 @@ class Multiplexer(object):
     def _turn_away(self, connection, address):
         log.info('%s:%s: %d connections served, answering 421',
                  address[0], address[1], self.capacity)
-        settings = self.settings
-        say_goodbye(connection, settings.hostname or socket.getfqdn(),
-                    'too_busy', 'ENHANCEDSTATUSCODES' in settings.extensions)
-        close_connection(connection, True, drain=True)
+        self.settings.turn_away(connection)
 
     def _start(self, connection, address):
         if self._nodelay_inherited is None:
             self._nodelay_inherited = has_nodelay(connection)
         if not self._nodelay_inherited:
             set_nodelay(connection)
-        if not DONTWAIT:
-            connection.setblocking(False)
-        elif connection.gettimeout() is not None:
-            connection.settimeout(0.0)
+        make_non_blocking(connection)
         settings = self.settings
-        deliverer, policy, authenticator = self.instances
-        smtp = SMTPConnection(
-            deliverer, policy=policy, authenticator=authenticator,
-            hostname=settings.hostname or socket.getfqdn(),
-            max_errors=settings.max_errors,
-            max_auth_failures=settings.max_auth_failures,
-            default_max_message_size=settings.default_max_message_size,
-            extensions=settings.extensions, require_tls=settings.require_tls)
-        limits = TimeLimits(settings.command_timeout,
-                            settings.max_data_seconds,
-                            settings.max_session_seconds)
-        session = _Session(connection, address, smtp, limits)
+        session = _Session(connection, address,
+                           settings.new_connection(self.instances,
+                                                   settings.server_name()),
+                           settings.time_limits())
         self.sessions[session.fd] = session
         self.active += 1
         self._update_board()
@@ -320,8 +299,8 @@ class Multiplexer(object):
                           session.port)
         if goodbye is not None:
             settings = self.settings
-            say_goodbye(session.sock, settings.hostname or socket.getfqdn(),
-                        goodbye, 'ENHANCEDSTATUSCODES' in settings.extensions)
+            say_goodbye(session.sock, settings.server_name(), goodbye,
+                        settings.enhanced_codes)
             close_connection(session.sock, True, drain=True)
         else:
             close_connection(session.sock, graceful)

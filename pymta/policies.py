@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-"""Ready-made fault injection: a policy that makes the server fail on
-purpose, to test how a sending application copes.
+"""Ready-made policies: ``AcceptAllPolicy`` (what the test servers and
+``python -m pymta`` use), and fault injection: a policy that makes the
+server fail on purpose, to test how a sending application copes.
 
 A fault names the command it acts on (``'connect'``, ``'HELO'``, ``'EHLO'``,
 ``'AUTH'`` (or ``'AUTH PLAIN'``, ``'AUTH LOGIN'``, ``'AUTH CRAM-MD5'``),
@@ -37,8 +38,26 @@ from .compat import basestring
 from .decisions import as_policy_decision
 
 
-__all__ = ['COMMAND_HOOKS', 'Delay', 'Drop', 'Fault', 'FaultPolicy',
-           'Greylisting', 'Reject', 'Reply', 'Shutdown421', 'TempFail']
+__all__ = ['AcceptAllPolicy', 'COMMAND_HOOKS', 'Delay', 'Drop', 'Fault',
+           'FaultPolicy', 'Greylisting', 'Reject', 'Reply', 'Shutdown421',
+           'TempFail']
+
+
+class AcceptAllPolicy(IMTAPolicy):
+    """Accepts everything; announces ``max_message_size`` (EHLO
+    ``SIZE``; None: none) and offers the AUTH mechanisms
+    ``auth_methods`` (none by default: AUTH only where the server has an
+    authenticator to check it)."""
+
+    def __init__(self, max_message_size=None, auth_methods=()):
+        self._max_message_size = max_message_size
+        self._auth_methods = tuple(auth_methods)
+
+    def max_message_size(self, peer):
+        return self._max_message_size
+
+    def auth_methods(self, peer):
+        return self._auth_methods
 
 
 #: command name (as faults spell it) -> the IMTAPolicy methods asked for it

@@ -7,6 +7,7 @@ from __future__ import absolute_import
 
 import os
 
+from .fdwait import _now
 from .worker_board import WorkerBoard
 
 
@@ -96,5 +97,13 @@ class PoolLink(object):
         self.wake_parent = self.board.mark(self.slot, WorkerBoard.IDLE)
 
     def retire(self):
-        """See ``WorkerBoard.retire``: True if this worker may exit now."""
-        return self.board.retire(self.slot)
+        """(idle for ``idle_seconds``) None if this worker may exit now
+        (``WorkerBoard.retire``), else the ``_now()`` time to ask again:
+        after another ``idle_seconds``, or in a moment where the board's
+        lock was taken (the workers of a burst retire at the same time;
+        the slot spreads their next tries)."""
+        retired = self.board.retire(self.slot)
+        if retired:
+            return None
+        return _now() + (self.idle_seconds if retired is False
+                         else 0.001 * (1 + self.slot % 16))

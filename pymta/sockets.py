@@ -93,6 +93,32 @@ def say_goodbye(connection, hostname, reply_name, enhanced=False):
         pass
 
 
+def make_non_blocking(connection):
+    """Make an accepted ``connection`` non-blocking (where sends and
+    receives cannot say ``MSG_DONTWAIT``), and drop a default timeout
+    (``socket.setdefaulttimeout`` would make Python poll before each
+    call)."""
+    if not DONTWAIT:
+        connection.setblocking(False)
+    elif connection.gettimeout() is not None:
+        connection.settimeout(0.0)
+
+
+def turn_away(connection, hostname, enhanced=False, silently=False):
+    """Answer the accepted ``connection`` ``421 <hostname> Service too
+    busy ...`` and close it (every place that could serve it is taken).
+    ``enhanced``: the 421 with its enhanced status code; ``silently``:
+    close without it (implicit TLS: the client expects a handshake, not
+    text)."""
+    if not DONTWAIT:
+        connection.setblocking(False)
+    if silently:
+        close_connection(connection, False)
+        return
+    say_goodbye(connection, hostname, 'too_busy', enhanced)
+    close_connection(connection, True, drain=True)
+
+
 def close_connection(connection, graceful, drain=False):
     """Close ``connection``; ``graceful``: after a FIN behind the replies
     sent; ``drain``: read what the client sent meanwhile first (without

@@ -14,7 +14,7 @@ from __future__ import absolute_import
 import shutil
 import tempfile
 
-from .api import IMTAPolicy
+from .policies import AcceptAllPolicy
 from .mailbox import WAIT_SECONDS
 from .server_test_helpers import DebuggingMTA, start_in_thread
 from .mta import PythonMTA
@@ -24,21 +24,6 @@ __all__ = ['SMTPTestServer']
 
 #: How long ``stop()`` waits for the server to stop.
 STOP_SECONDS = 10.0
-
-
-class _TestPolicy(IMTAPolicy):
-    """Accepts everything; offers AUTH (``auth_methods``) only when there
-    is an authenticator, and announces the size limit (EHLO ``SIZE``)."""
-
-    def __init__(self, auth_methods, max_message_size):
-        self._auth_methods = tuple(auth_methods)
-        self._max_message_size = max_message_size
-
-    def max_message_size(self, peer):
-        return self._max_message_size
-
-    def auth_methods(self, peer):
-        return self._auth_methods
 
 
 class SMTPTestServer(object):
@@ -85,9 +70,9 @@ class SMTPTestServer(object):
         self._thread = None
         try:
             if policy is None:
-                policy = _TestPolicy(
-                    auth_methods if authenticator is not None else (),
-                    max_message_size)
+                policy = AcceptAllPolicy(
+                    max_message_size,
+                    auth_methods if authenticator is not None else ())
             self._build(policy, authenticator, deliverer, max_message_size,
                         tls, processes, server_options)
         except BaseException:

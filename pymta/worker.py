@@ -245,14 +245,10 @@ class WorkerProcess(object):
                         # (EPOLLEXCLUSIVE).
                         accepted = accept_if_pending(listen_socket)
                         if accepted is None:
-                            retired = link.retire()
-                            if retired:
+                            retire_at = link.retire()
+                            if retire_at is None:
                                 link.report(RETIRING)
                                 return
-                            retire_at = _now() + (
-                                idle_seconds if retired is False
-                                # the lock was taken: again in a moment
-                                else 0.001 * (1 + link.slot % 16))
                             continue
                     else:
                         accepted = listen_socket.accept()

@@ -23,8 +23,7 @@ from .compat import fds_kept_for_process
 from .fdwait import wait_for, _errno_of, _now
 from .message_pipe import MessageReceiver, message_socket_pair
 from .pool_link import READY, RETIRING, PoolLink
-from .sockets import ACCEPT_SKIP_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
-    close_connection, say_goodbye, set_close_on_exec
+from .sockets import ACCEPT_SKIP_ERRNOS, RETRY_ERRNOS, set_close_on_exec
 from .wakeup import drain
 from .warm_up import prepare_core
 from .worker_board import WorkerBoard
@@ -133,13 +132,7 @@ class WorkerPool(object):
 
     def _turn_away(self):
         try:
-            mta = self.mta
-            address = turn_away_connection(
-                self.listen_socket, mta.primary_hostname,
-                'ENHANCEDSTATUSCODES' in getattr(mta, 'extensions', ()),
-                # (an implicit-TLS client reads no reply in the clear)
-                silently=bool(getattr(mta, 'implicit_tls', False) and
-                              getattr(mta, 'tls', None) is not None))
+            address = turn_away_connection(self.listen_socket, self.settings)
         except (IOError, OSError) as e:
             # (e.g. EMFILE: the connection stays pending; looking again at
             # once would spin)
@@ -316,15 +309,13 @@ class WorkerPool(object):
                 pass
 
 
-def turn_away_connection(listen_socket, hostname, enhanced=False,
-                         silently=False):
+def turn_away_connection(listen_socket, settings):
     """Accept one connection from the (non-blocking) ``listen_socket``,
-    answer it ``421 <hostname> Service too busy ...`` and close it (the
-    fork path's parent, while every worker is busy). Returns the client's
-    address, or None if there was no connection to take (a worker took
-    it). Other errors of ``accept()`` are raised. ``enhanced``: the 421 with
-    its enhanced status code; ``silently``: close without it (implicit
-    TLS: the client expects a handshake, not text)."""
+    answer it ``421 <host> Service too busy ...`` and close it (the fork
+    path's parent, while every worker is busy; ``settings``: the
+    ``ConnectionSettings``, see ``ConnectionSettings.turn_away``). Returns
+    the client's address, or None if there was no connection to take (a
+    worker took it). Other errors of ``accept()`` are raised."""
     try:
         connection, address = listen_socket.accept()
     except (IOError, OSError) as e:
@@ -334,13 +325,7 @@ def turn_away_connection(listen_socket, hostname, enhanced=False,
         raise   # (e.g. no file descriptor left: the caller waits a moment)
     log.info('%s:%s: every worker is busy, answering 421', address[0],
              address[1])
-    if not DONTWAIT:
-        connection.setblocking(False)
-    if silently:
-        close_connection(connection, False)
-        return address
-    say_goodbye(connection, hostname, 'too_busy', enhanced)
-    close_connection(connection, True, drain=True)
+    settings.turn_away(connection)
     return address
 
 

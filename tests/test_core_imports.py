@@ -200,7 +200,7 @@ class PackageStructureTest(unittest.TestCase):
         # the server imports socket: the collector sees what it must
         self.assertTrue(('socket', True) in self.imports['pymta.mta'])
         self.assertTrue(('pymta.connection', True) in
-                        self.imports['pymta.connection_loop'])
+                        self.imports['pymta.connection_settings'])
         self.assertTrue(('pymta.fdwait', False) in self.imports['pymta.compat'])
 
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import
 import socket
 import unittest
 
+from pymta.connection_settings import ConnectionSettings
 from pymta.fdwait import wait_for
 from pymta.worker_pool import turn_away_connection
 
@@ -28,7 +29,8 @@ class TurnAwayTest(unittest.TestCase):
         client = socket.create_connection(self.listener.getsockname(), 5)
         self.addCleanup(client.close)
         wait_for([self.listener.fileno()], (), 5)
-        address = turn_away_connection(self.listener, 'mx.example')
+        address = turn_away_connection(
+            self.listener, ConnectionSettings(hostname='mx.example'))
         self.assertEqual(client.getsockname()[:2], address[:2])
         client.settimeout(5)
         self.assertEqual(b'421 mx.example Service too busy, try again later; '
@@ -37,15 +39,17 @@ class TurnAwayTest(unittest.TestCase):
 
     def test_with_its_enhanced_code_or_silently(self):
         for options, expected in (
-                ({'enhanced': True},
+                ({'extensions': ('ENHANCEDSTATUSCODES',)},
                  b'421 4.3.2 mx.example Service too busy, try again later; '
                  b'closing transmission channel\r\n'),
-                ({'silently': True}, b'')):
+                # (implicit TLS: the client expects a handshake, not text)
+                ({'tls_context': object(), 'implicit_tls': True}, b'')):
             client = socket.create_connection(self.listener.getsockname(), 5)
             self.addCleanup(client.close)
             wait_for([self.listener.fileno()], (), 5)
-            self.assertTrue(turn_away_connection(self.listener, 'mx.example',
-                                                 **options))
+            self.assertTrue(turn_away_connection(
+                self.listener,
+                ConnectionSettings(hostname='mx.example', **options)))
             client.settimeout(5)
             try:
                 data = read_to_eof(client)
@@ -54,7 +58,8 @@ class TurnAwayTest(unittest.TestCase):
             self.assertEqual(expected, data)
 
     def test_no_client_waiting(self):
-        self.assertEqual(None, turn_away_connection(self.listener, 'x'))
+        self.assertEqual(None, turn_away_connection(
+            self.listener, ConnectionSettings(hostname='x')))
 
 
 if __name__ == '__main__':
