@@ -20,7 +20,9 @@ import glob
 import io
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -165,6 +167,14 @@ def run(command, **options):
                                stderr=subprocess.STDOUT, **options)
     output = process.communicate()[0].decode('utf-8', 'replace')
     return process.returncode, output
+
+
+def _find_program(name):
+    for directory in os.environ.get('PATH', '').split(os.pathsep):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def build_environment():
@@ -425,9 +435,56 @@ class BuildAndInstallTest(unittest.TestCase):
         script = os.path.join(directory, 'bin', 'pymta')
         self.assertTrue(os.access(script, os.X_OK), script)
         self.assertTrue('from pymta.cli import main' in read_text(script))
-        if os.path.exists(os.path.join(ROOT, 'pymta', 'cli.py')):
-            status, output = run([script, '--help'], cwd=self.workdir)
-            self.assertEqual(0, status, output)
+        status, output = run([script, '--help'], cwd=self.workdir)
+        self.assertEqual(0, status, output)
+        self.assert_serves_into_a_maildir(minor)
+
+    def assert_serves_into_a_maildir(self, minor):
+        """What a new user does: ``python -m pymta --maildir DIR`` from
+        the installed wheel, a message with swaks, the message in DIR."""
+        # (this environment has no pymta of its own: tests/mta_support.py
+        # cannot be imported here)
+        swaks = _find_program('swaks')
+        if swaks is None:
+            self.fail('swaks is not installed (.ci/packages installs it)')
+        maildir = os.path.join(self.workdir, 'maildir-%s' % minor)
+        with open(os.devnull, 'rb') as devnull:
+            server = subprocess.Popen(
+                [self.environments[minor]['python'], '-m', 'pymta', '--host',
+                 '127.0.0.1', '--port', '0', '--maildir', maildir,
+                 '--quiet'], stdin=devnull, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, cwd=self.workdir)
+        try:
+            # (the first line says where it listens; select bounds the wait)
+            self.assertTrue(select.select([server.stdout], [], [], 30.0)[0])
+            line = server.stdout.readline().decode('ascii')
+            self.assertTrue(' listening on 127.0.0.1:' in line, line)
+            port = int(line.split('127.0.0.1:')[1].split()[0])
+            status, sent = run([swaks, '--server', '127.0.0.1:%d' % port,
+                                '--from', 'me@example.com', '--to',
+                                'you@example.com', '--header',
+                                'Subject: from the wheel'])
+            self.assertEqual(0, status, sent)
+            server.send_signal(signal.SIGINT)
+            # (Ctrl-C: the output ends, within the time the wait allows)
+            ended = False
+            while select.select([server.stdout], [], [], 30.0)[0]:
+                if not server.stdout.read(4096):
+                    ended = True
+                    break
+            self.assertTrue(ended, 'still running 30 s after Ctrl-C')
+            self.assertEqual(0, server.wait())
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            server.stdout.close()
+        stored = os.listdir(os.path.join(maildir, 'new'))
+        self.assertEqual(1, len(stored), stored)
+        message = read_text(os.path.join(maildir, 'new', stored[0]))
+        self.assertTrue('\nSubject: from the wheel\n' in message, message)
+        self.assertTrue(message.startswith('Return-Path: <me@example.com>\n'),
+                        message)
 
     def test_the_wheel_installs_on_python_2_7(self):
         self.assert_installed('2.7')
