@@ -196,8 +196,9 @@ class PythonMTA(object):
       serial path the serving thread answers it). The cost: the policy,
       deliverer and authenticator run in the loop, so while one of their
       calls blocks (a DNS lookup, a slow disk, a sleep), every other
-      session of that worker waits. Not with ``tls`` (yet) nor with
-      ``threaded``: ValueError.
+      session of that worker waits. TLS handshakes (STARTTLS, implicit
+      TLS) go on without holding up the others. Not with ``threaded``
+      (ValueError).
 
     What a policy (deliverer, authenticator) instance sees: on the serial
     path, threaded or not, one instance serves every connection of one
@@ -252,9 +253,6 @@ class PythonMTA(object):
         if connections_per_worker < 1:
             raise ValueError('connections_per_worker: 1 or more, not %r'
                              % (connections_per_worker,))
-        if connections_per_worker > 1 and tls is not None:
-            raise ValueError('connections_per_worker > 1 does not serve TLS '
-                             'yet: use tls with connections_per_worker=1')
         if connections_per_worker > 1 and threaded:
             raise ValueError('connections_per_worker > 1 and threaded=True '
                              'are two ways of serving many clients at once: '

@@ -10,11 +10,20 @@ unsent in its buffer, its input is not read (back-pressure: that client
 waits, the others do not) and the command timeout bounds how long it may
 do so. The user's policy, deliverer and authenticator run in this thread:
 while one of their calls blocks, every other connection of this loop
-waits. No TLS here (``PythonMTA`` refuses the combination).
+waits.
+
+TLS (STARTTLS once its 220 is sent, implicit TLS before the greeting):
+the handshake goes on step by step as the client's octets arrive
+(``pymta.tls.handshake_step``), so a slow or silent handshake holds up no
+other connection; the command timeout bounds it. Octets TLS has decrypted
+but the loop has not read yet are invisible to the poller: such a session
+is served again without waiting (``_ready``).
 """
 
 from __future__ import absolute_import
 
+import heapq
+import itertools
 import logging
 
 from .fdwait import _errno_of, _now, new_waiter
@@ -22,7 +31,7 @@ from .pool_link import ParentGone
 from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
     DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, close_connection, \
     has_nodelay, make_non_blocking, say_goodbye, set_nodelay
-from .states import CHUNK_DATA, MESSAGE_DATA
+from .states import CHUNK_DATA, MESSAGE_DATA, TLS_HANDSHAKE
 from .worker_board import WorkerBoard
 
 
@@ -37,7 +46,7 @@ class _Session(object):
     """One connection of the loop."""
 
     __slots__ = ('sock', 'fd', 'smtp', 'limits', 'output', 'ip', 'port',
-                 'ending')
+                 'ending', 'started', 'handshaking', 'tls')
 
     def __init__(self, sock, address, smtp, limits):
         self.sock = sock
@@ -49,13 +58,17 @@ class _Session(object):
         # the dialogue ended: only the last replies are still to go out
         # (the session no longer counts against the capacity)
         self.ending = False
+        self.started = False        # (the greeting is written)
+        # a TLS handshake is under way (sock is its ssl.SSLSocket)
+        self.handshaking = False
+        self.tls = False            # sock is a pymta.tls.TLSSocket
 
 
 class Multiplexer(object):
     """Accepts and serves up to ``capacity`` connections at once.
 
     ``instances``: ``(deliverer, policy, authenticator)``; ``settings``:
-    the ``ConnectionSettings`` (no TLS). ``link``: the worker's
+    the ``ConnectionSettings``. ``link``: the worker's
     ``PoolLink`` (fork path): the worker is marked busy on the board only
     while it holds ``capacity`` connections, and then stops accepting (the
     parent turns clients away when every worker is busy). Without a link
@@ -72,6 +85,19 @@ class Multiplexer(object):
         self.full = False       # (marked busy on the board)
         self.waiter = new_waiter()
         self._nodelay_inherited = None
+        # sessions with input at hand that the poller cannot see (decrypted
+        # by TLS already): served without waiting
+        self._ready = set()
+        # (deadline, number, session) for every deadline a session was
+        # given; an entry whose session has another deadline by now, or is
+        # gone, is stale and dropped when it comes to the top: a wake-up
+        # costs what expires, not the sessions held
+        self._deadlines = []
+        self._numbers = itertools.count()
+        self._tls = None
+        if settings.tls_context is not None:
+            from . import tls
+            self._tls = tls
 
     # --- the loop ---------------------------------------------------------
     def run(self, listen_socket, stop):
@@ -103,6 +129,8 @@ class Multiplexer(object):
                         wake_at is None or retire_at < wake_at):
                     wake_at = retire_at
                 timeout = None if wake_at is None else max(0.0, wake_at - now)
+                if self._ready:
+                    timeout = 0.0
                 readable, writable = waiter.wait(timeout)
                 if stop.fd in readable and stop.confirmed():
                     self._shut_down()
@@ -112,11 +140,22 @@ class Multiplexer(object):
                         accept_paused_until = _now() + 0.1
                 for fd in writable:
                     session = self.sessions.get(fd)
-                    if session is not None:
+                    if session is None:
+                        continue
+                    if session.handshaking:
+                        self._guarded(session, self._handshake)
+                    else:
                         self._guarded(session, self._flush)
+                if self._ready:
+                    readable = set(readable) | self._ready
+                    self._ready = set()
                 for fd in readable:
                     session = self.sessions.get(fd)
-                    if session is not None and not session.output:
+                    if session is None:
+                        continue
+                    if session.handshaking:
+                        self._guarded(session, self._handshake)
+                    elif not session.output:
                         self._guarded(session, self._read)
                 self._end_expired()
                 if idle_seconds is not None:
@@ -135,14 +174,35 @@ class Multiplexer(object):
                 self._end(session, 'error: the worker stops', None)
             waiter.close()
 
+    # --- the time limits --------------------------------------------------------
+    def _watch_deadline(self, session):
+        """``session``'s deadline is new: put it into the heap."""
+        deadline = session.limits.deadline
+        if deadline is None:
+            return
+        heap = self._deadlines
+        if len(heap) > 2 * len(self.sessions) + 64:
+            # (mostly stale entries: build it anew from the sessions)
+            heap[:] = [(s.limits.deadline, next(self._numbers), s)
+                       for s in self.sessions.values()
+                       if s.limits.deadline is not None]
+            heapq.heapify(heap)
+            if session.fd in self.sessions:
+                return
+        heapq.heappush(heap, (deadline, next(self._numbers), session))
+
     def _earliest_deadline(self):
-        earliest = None
-        for session in self.sessions.values():
-            deadline = session.limits.deadline
-            if deadline is not None and (earliest is None or
-                                         deadline < earliest):
-                earliest = deadline
-        return earliest
+        """The earliest deadline of a session (or None); stale entries on
+        the way are dropped."""
+        heap = self._deadlines
+        sessions = self.sessions
+        while heap:
+            deadline, _, session = heap[0]
+            if sessions.get(session.fd) is session and \
+                    session.limits.deadline == deadline:
+                return deadline
+            heapq.heappop(heap)
+        return None
 
     # --- accepting ------------------------------------------------------------
     def _accept_all(self, listen_socket):
@@ -184,14 +244,52 @@ class Multiplexer(object):
                                                    settings.server_name()),
                            settings.time_limits())
         self.sessions[session.fd] = session
+        self._watch_deadline(session)
         self.active += 1
         self._update_board()
         self.waiter.watch(session.fd)
-        self._guarded(session, self._greet)
+        if self._tls is not None and settings.implicit_tls:
+            # (RFC 8314: the handshake comes before the greeting)
+            self._guarded(session, self._start_tls)
+        else:
+            self._guarded(session, self._greet)
 
-    def _greet(self, session):
-        session.smtp.start(session.ip, session.port)
+    def _greet(self, session, tls=None):
+        session.started = True
+        session.smtp.start(session.ip, session.port, tls=tls)
         self._send(session, session.smtp.data_to_send())
+
+    # --- TLS ------------------------------------------------------------------
+    def _start_tls(self, session):
+        """Begin the handshake (implicit TLS, or the 220 of STARTTLS is
+        sent)."""
+        session.sock = self._tls.wrap_for_handshake(session.sock,
+                                                    self.settings.tls_context)
+        session.handshaking = True
+        self._handshake(session)
+
+    def _handshake(self, session):
+        tls = self._tls
+        try:
+            want = tls.handshake_step(session.sock)
+        except (IOError, OSError) as e:     # (ssl.SSLError is an OSError)
+            log.info('%s:%s: TLS handshake failed: %s', session.ip,
+                     session.port, e)
+            self._end(session, 'the TLS handshake failed', None)
+            return
+        if want is not None:
+            self.waiter.watch(session.fd, read=want is tls.WANT_READ,
+                              write=want is tls.WANT_WRITE)
+            return
+        session.handshaking = False
+        session.tls = True
+        session.sock = tls.TLSSocket(session.sock)
+        info = (session.sock.version(), session.sock.cipher())
+        if session.started:
+            session.smtp.tls_started(*info)
+            self._send(session, session.smtp.data_to_send())
+        else:
+            self._greet(session, tls=info)
 
     # --- one session ----------------------------------------------------------
     def _guarded(self, session, step):
@@ -229,8 +327,12 @@ class Multiplexer(object):
         was_reading_data = smtp.reader in _READING_MESSAGES
         smtp.receive_data(data)
         output = smtp.data_to_send()
-        session.limits.after_input(bool(output), was_reading_data,
-                                   smtp.reader in _READING_MESSAGES)
+        limits = session.limits
+        deadline = limits.deadline
+        limits.after_input(bool(output), was_reading_data,
+                           smtp.reader in _READING_MESSAGES)
+        if limits.deadline != deadline:
+            self._watch_deadline(session)
         self._send(session, output)
 
     def _send(self, session, data):
@@ -260,14 +362,26 @@ class Multiplexer(object):
             self.waiter.watch(session.fd, read=False, write=True)
         elif session.ending:
             self._end(session, None, None, graceful=True)
+        elif session.smtp.reader is TLS_HANDSHAKE and not session.tls:
+            # (the 220 of STARTTLS is out; plaintext the client sent after
+            # STARTTLS is in the way of the handshake, never read as SMTP)
+            self._start_tls(session)
         else:
             self.waiter.watch(session.fd)
+            if session.tls and session.sock.pending():
+                self._ready.add(session.fd)
 
     def _end_expired(self):
         now = _now()
-        for session in list(self.sessions.values()):
-            deadline = session.limits.deadline
+        while True:
+            deadline = self._earliest_deadline()
             if deadline is None or now < deadline:
+                return
+            session = heapq.heappop(self._deadlines)[2]
+            if session.handshaking:
+                log.info('%s:%s: TLS handshake timed out', session.ip,
+                         session.port)
+                self._end(session, 'the TLS handshake timed out', None)
                 continue
             if session.output:
                 log.info('%s:%s does not read its replies, closing',
@@ -286,6 +400,9 @@ class Multiplexer(object):
         if self.sessions.pop(session.fd, None) is None:
             return
         self.waiter.watch(session.fd, read=False)
+        self._ready.discard(session.fd)
+        if session.handshaking:
+            goodbye = None      # (no plaintext reply in a TLS handshake)
         if not session.ending:
             session.ending = True
             self.active -= 1
@@ -309,7 +426,8 @@ class Multiplexer(object):
         for session in list(self.sessions.values()):
             # (no 421 in the middle of a reply the client has not taken)
             self._end(session, 'the server stops',
-                      None if session.output else 'shutting_down')
+                      None if session.output or session.handshaking
+                      else 'shutting_down')
 
     def _update_board(self):
         full = self.active >= self.capacity

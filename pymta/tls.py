@@ -15,7 +15,8 @@ from .compat import new_tls_server_context
 from .fdwait import _now
 
 
-__all__ = ['TLSSocket', 'handshake', 'server_context']
+__all__ = ['TLSSocket', 'WANT_READ', 'WANT_WRITE', 'handshake',
+           'handshake_step', 'server_context', 'wrap_for_handshake']
 
 log = logging.getLogger('pymta')
 
@@ -94,18 +95,44 @@ class TLSSocket(object):
         return self._socket.cipher()[0]
 
 
+def wrap_for_handshake(connection, context):
+    """``connection`` (a plain socket, made non-blocking) as a server-side
+    ``ssl.SSLSocket`` whose handshake is still to do (see
+    ``handshake_step``). The SSL socket owns the connection's fd now."""
+    connection.setblocking(False)
+    return context.wrap_socket(connection, server_side=True,
+                               do_handshake_on_connect=False)
+
+
+#: what ``handshake_step`` waits for
+WANT_READ, WANT_WRITE = 'read', 'write'
+
+
+def handshake_step(ssl_socket):
+    """Go on with the handshake of ``ssl_socket`` as far as the octets at
+    hand allow: None once it is done, else ``WANT_READ`` or ``WANT_WRITE``
+    (what to wait for before the next step). Raises ``ssl.SSLError`` or an
+    ``OSError`` when it failed (the client went away, or sent what is not
+    TLS)."""
+    try:
+        ssl_socket.do_handshake()
+        return None
+    except ssl.SSLWantReadError:
+        return WANT_READ
+    except ssl.SSLWantWriteError:
+        return WANT_WRITE
+
+
 def handshake(connection, context, waiter, deadline, stop=None):
     """The server side of the TLS handshake on ``connection`` (a plain
-    socket; made non-blocking). ``waiter``: the connection's ``FdWaiter``
-    (watching it for reading, and the stop fd); ``deadline``: a ``_now()``
-    time or None; ``stop``: a ``StopSignal`` or None. Returns a
-    ``TLSSocket``, or None if the client went away, sent something that is
-    not TLS, or did not finish by the deadline, or the server stops (each
-    logged); the caller then closes the connection."""
-    connection.setblocking(False)
+    socket; made non-blocking), waiting for it. ``waiter``: the
+    connection's ``FdWaiter`` (watching it for reading, and the stop fd);
+    ``deadline``: a ``_now()`` time or None; ``stop``: a ``StopSignal`` or
+    None. Returns a ``TLSSocket``, or None if the client went away, sent
+    something that is not TLS, or did not finish by the deadline, or the
+    server stops (each logged); the caller then closes the connection."""
     try:
-        tls = context.wrap_socket(connection, server_side=True,
-                                  do_handshake_on_connect=False)
+        tls = wrap_for_handshake(connection, context)
     except (IOError, OSError) as e:
         log.info('TLS: %s', e)
         return None
@@ -113,14 +140,12 @@ def handshake(connection, context, waiter, deadline, stop=None):
     done = False
     try:
         while True:
-            try:
-                tls.do_handshake()
+            want = handshake_step(tls)
+            if want is None:
                 done = True
                 return TLSSocket(tls)
-            except ssl.SSLWantReadError:
-                waiter.watch(fd)
-            except ssl.SSLWantWriteError:
-                waiter.watch(fd, read=False, write=True)
+            waiter.watch(fd, read=want is WANT_READ,
+                         write=want is WANT_WRITE)
             timeout = None
             if deadline is not None:
                 timeout = deadline - _now()

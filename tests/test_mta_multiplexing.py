@@ -264,8 +264,7 @@ class OptionTest(unittest.TestCase):
 
     def test_refused_values_and_combinations(self):
         for options in ({'connections_per_worker': 0},
-                        {'connections_per_worker': 2, 'threaded': True},
-                        {'connections_per_worker': 2, 'tls': 'cert.pem'}):
+                        {'connections_per_worker': 2, 'threaded': True}):
             self.assertRaises(ValueError, PythonMTA, '127.0.0.1', 0, None,
                               **options)
 

@@ -341,5 +341,91 @@ class ForkPathTLSTest(OnForkPath, TLSTest):
     pass
 
 
+class MultiplexingTLSTest(TLSTest):
+    """Every TLS test again with multiplexing (one worker, or the serving
+    thread, with room for four connections), and what only multiplexing
+    can get wrong: a handshake must not hold up the other sessions of its
+    loop."""
+
+    server_defaults = {'connections_per_worker': 4, 'max_workers': 1,
+                       'min_spare_workers': 1}
+
+    def test_a_stalled_handshake_holds_up_no_other_session(self):
+        for implicit_tls in (True, False):
+            server = self.server(implicit_tls=implicit_tls)
+            stalled = self.raw(server)
+            if not implicit_tls:
+                self.assertEqual(220, stalled.read_reply()[0])
+                stalled.send(b'EHLO x\r\nSTARTTLS\r\n')
+                self.assertEqual([250, 220],
+                                 [stalled.read_reply()[0] for _ in range(2)])
+            # the first octets of a ClientHello, the rest never comes
+            stalled.send(b'\x16\x03\x01\x02')
+            client = self.raw(server)
+            if not implicit_tls:
+                self.assertEqual(220, client.read_reply()[0])
+                client.send(b'EHLO y\r\nSTARTTLS\r\n')
+                self.assertEqual([250, 220],
+                                 [client.read_reply()[0] for _ in range(2)])
+            self.tls_client(client)
+            if implicit_tls:
+                self.assertEqual(220, client.read_reply()[0])
+            client.send(b'EHLO y\r\nMAIL FROM:<a@example.com>\r\n'
+                        b'RCPT TO:<b@example.com>\r\nDATA\r\n')
+            self.assertEqual([250, 250, 250, 354],
+                             [client.read_reply()[0] for _ in range(4)])
+            client.send(b'while another handshake stalls\r\n.\r\nQUIT\r\n')
+            self.assertEqual([250, 221],
+                             [client.read_reply()[0] for _ in range(2)])
+            self.assertEqual(['a@example.com'],
+                             [m.smtp_from for m in server.messages()])
+
+    def test_commands_in_separate_tls_records_sent_at_once(self):
+        # (each send is a TLS record of its own; the loop must serve every
+        # one of them, also those TLS has decrypted and the poller cannot
+        # see)
+        server = self.server(implicit_tls=True)
+        client = self.tls_client(self.raw(server))
+        self.assertEqual(220, client.read_reply()[0])
+        commands = [b'EHLO client.example.com\r\n'] + \
+            [b'NOOP\r\n'] * 20 + [b'MAIL FROM:<a@example.com>\r\n',
+                                  b'RCPT TO:<b@example.com>\r\n',
+                                  b'DATA\r\n']
+        for command in commands:
+            client.send(command)
+        self.assertEqual([250] * 23 + [354],
+                         [client.read_reply()[0] for _ in commands])
+        # a message larger than one TLS record, in one send
+        client.send(b"x" * 60 + b"\r\n")
+        client.send((b"y" * 998 + b"\r\n") * 20 + b'.\r\nQUIT\r\n')
+        self.assertEqual([250, 221],
+                         [client.read_reply()[0] for _ in range(2)])
+        [message] = server.messages()
+        self.assertEqual(62 + 1000 * 20, len(message.msg_bytes))
+
+    def test_many_tls_sessions_at_once(self):
+        server = self.server(implicit_tls=True)
+        clients = [self.tls_client(self.raw(server)) for _ in range(4)]
+        for client in clients:
+            self.assertEqual(220, client.read_reply()[0])
+        for number, client in enumerate(clients):
+            client.send(b'HELO c\r\nMAIL FROM:<c%d@example.com>\r\n'
+                        b'RCPT TO:<b@example.com>\r\nDATA\r\n' % number)
+        for client in clients:
+            self.assertEqual([250, 250, 250, 354],
+                             [client.read_reply()[0] for _ in range(4)])
+        for client in clients:
+            client.send(b'text\r\n.\r\nQUIT\r\n')
+        for client in clients:
+            self.assertEqual([250, 221],
+                             [client.read_reply()[0] for _ in range(2)])
+        self.assertEqual(['c%d@example.com' % n for n in range(4)],
+                         sorted(m.smtp_from for m in server.messages()))
+
+
+class MultiplexingForkPathTLSTest(OnForkPath, MultiplexingTLSTest):
+    pass
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: MIT
+"""``pymta.multiplexer.Multiplexer`` driven directly (in a thread, on a
+real listening socket), for what a whole server cannot show: input that
+TLS has decrypted but the loop has not read yet, which the poller never
+reports (only a read size smaller than a TLS record makes it)."""
+
+from __future__ import absolute_import
+
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import unittest
+
+from pymta.test_util import BlackholeDeliverer
+from pymta.connection_settings import ConnectionSettings
+from pymta.multiplexer import Multiplexer
+from pymta.stop_signal import StopSignal
+from pymta.test_util import self_signed_certificate
+from pymta.tls import server_context
+
+from .mta_support import TIMEOUT, RawClient
+
+
+def certificate_or_skip(test):
+    directory = tempfile.mkdtemp(prefix='pymta-test-mux-')
+    test.addCleanup(shutil.rmtree, directory, True)
+    try:
+        return self_signed_certificate(directory)
+    except RuntimeError as e:
+        if os.environ.get('CI'):    # (.ci/packages installs openssl)
+            raise
+        raise unittest.SkipTest(str(e))
+
+
+class MultiplexerTest(unittest.TestCase):
+
+    def serve(self, settings, capacity=2):
+        """A Multiplexer serving in a thread; its port."""
+        listen_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(listen_socket.close)
+        listen_socket.bind(('127.0.0.1', 0))
+        listen_socket.listen(8)
+        listen_socket.setblocking(False)    # (as the workers have it)
+        stop_read, stop_write = os.pipe()
+        self.addCleanup(os.close, stop_read)
+        deliverer = BlackholeDeliverer()
+        multiplexer = Multiplexer((deliverer, None, None), settings, capacity)
+        thread = threading.Thread(target=multiplexer.run,
+                                  args=(listen_socket, StopSignal(stop_read)))
+        thread.daemon = True
+        thread.start()
+
+        def stop():
+            os.close(stop_write)     # (end of file: stop)
+            thread.join(TIMEOUT)
+            self.assertFalse(thread.is_alive())
+        self.addCleanup(stop)
+        return listen_socket.getsockname()[1]
+
+    def test_input_decrypted_but_not_read_yet_is_served(self):
+        settings = ConnectionSettings(
+            hostname='mux.example', implicit_tls=True, read_size=7,
+            tls_context=server_context(certificate_or_skip(self)))
+        port = self.serve(settings)
+        client = RawClient(port)
+        self.addCleanup(client.close)
+        context = ssl.SSLContext(getattr(ssl, 'PROTOCOL_TLS_CLIENT', None) or
+                                 ssl.PROTOCOL_SSLv23)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        client.sock = context.wrap_socket(client.sock)
+        self.assertEqual(220, client.read_reply()[0])
+        # one TLS record of several reads, and nothing more arrives that
+        # would wake the poller
+        client.send(b'HELO client.example.com\r\nNOOP\r\n')
+        self.assertEqual([(250, ['mux.example']), (250, ['OK'])],
+                         [client.read_reply() for _ in range(2)])
+        client.send(b'QUIT\r\n')
+        self.assertEqual(221, client.read_reply()[0])
+
+    def test_a_silent_session_times_out_while_another_is_busy(self):
+        # (the busy one gives its session hundreds of new deadlines: the
+        # heap of deadlines is built anew several times meanwhile, and the
+        # silent session's must survive that)
+        port = self.serve(ConnectionSettings(hostname='mux.example',
+                                             command_timeout=1.0))
+        silent = RawClient(port)
+        self.addCleanup(silent.close)
+        self.assertEqual(220, silent.read_reply()[0])
+        busy = RawClient(port)
+        self.addCleanup(busy.close)
+        self.assertEqual(220, busy.read_reply()[0])
+        for _ in range(300):
+            busy.send(b'NOOP\r\n')
+            self.assertEqual(250, busy.read_reply()[0])
+        self.assertEqual(421, silent.read_reply()[0])
+        self.assertEqual(b'', silent.read_to_eof())
+        busy.send(b'QUIT\r\n')
+        self.assertEqual(221, busy.read_reply()[0])
+
+
+if __name__ == '__main__':
+    unittest.main()
