@@ -230,6 +230,25 @@ def import_multiprocessing():
     return multiprocessing
 
 
+def cpu_count():
+    """The CPUs this process may run on (1 where that is unknown)."""
+    import os
+    affinity = getattr(os, 'sched_getaffinity', None)   # (Linux, Python 3)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    count = getattr(os, 'cpu_count', lambda: None)()     # (Python 3)
+    if count is None:
+        multiprocessing = import_multiprocessing()
+        try:
+            count = multiprocessing.cpu_count()
+        except (AttributeError, NotImplementedError):
+            count = None
+    return count or 1
+
+
 def fork_context(multiprocessing):
     """The 'fork' start method's context (Python 3), or the module itself
     (Python 2.7 always forks)."""

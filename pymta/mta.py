@@ -41,7 +41,8 @@ import signal
 import socket
 import threading
 
-from .compat import fork_context, import_multiprocessing, new_event
+from .compat import cpu_count, fork_context, import_multiprocessing, \
+    new_event
 from .connection import EXTENSIONS
 from .connection_settings import ConnectionSettings
 from .connection_threads import ConnectionThreads
@@ -109,8 +110,9 @@ class PythonMTA(object):
       server process answers each new client ``421 <host> Service too
       busy, try again later; ...`` and disconnects it (a client never waits
       in silence).
-    * ``min_spare_workers`` (2): idle workers kept ready on the fork path;
-      the pool starts with this many and grows as connections come in.
+    * ``min_spare_workers`` (2; with ``connections_per_worker`` > 1 one
+      per CPU): idle workers kept ready on the fork path; the pool starts
+      with this many and grows as connections come in.
     * ``idle_worker_seconds`` (30.0): on the fork path, a worker idle this
       long exits if more than ``min_spare_workers`` are idle, so the pool
       shrinks back after a burst; None: workers stay.
@@ -190,8 +192,8 @@ class PythonMTA(object):
     * ``connections_per_worker`` (1): more than 1 turns multiplexing on
       (``pymta.multiplexer``): each worker process (fork path), or the
       serving thread (serial path), serves up to this many connections at
-      once with one event loop; then ``max_workers`` of about one per CPU
-      is enough. A worker counts as busy only while it holds this many
+      once with one event loop; the pool then keeps one worker per CPU
+      ready (``min_spare_workers``). A worker counts as busy only while it holds this many
       (when all are busy the parent answers ``421 ... too busy``; on the
       serial path the serving thread answers it). The cost: the policy,
       deliverer and authenticator run in the loop, so while one of their
@@ -224,7 +226,7 @@ class PythonMTA(object):
 
     def __init__(self, local_address, bind_port, deliverer_class,
                  policy_class=None, authenticator_class=None, max_workers=32,
-                 min_spare_workers=2, session_timeout=300.0,
+                 min_spare_workers=None, session_timeout=300.0,
                  shutdown_grace_seconds=SHUTDOWN_GRACE_SECONDS,
                  primary_hostname=None,
                  serial_spin_seconds=SERIAL_SPIN_SECONDS, max_errors=20,
@@ -263,6 +265,11 @@ class PythonMTA(object):
         self.policy_class = policy_class
         self.authenticator_class = authenticator_class
         self.max_workers = max(1, int(max_workers))
+        if min_spare_workers is None:
+            # (a multiplexing worker is "spare" until it is full: one per
+            # CPU keeps every CPU serving)
+            min_spare_workers = 2 if connections_per_worker == 1 else \
+                cpu_count()
         self.min_spare_workers = min(self.max_workers,
                                      max(1, int(min_spare_workers)))
         self.session_timeout = session_timeout

@@ -9,12 +9,14 @@ only when full, a 421 for every open session on shutdown."""
 
 from __future__ import absolute_import
 
+import os
 import select
 import signal
 
 import socket
 import unittest
 
+from pymta.compat import cpu_count
 from pymta.fdwait import _now
 from pymta.mta import PythonMTA
 
@@ -261,6 +263,24 @@ class OptionTest(unittest.TestCase):
     def test_default_is_one_connection_per_worker(self):
         self.assertEqual(1, PythonMTA('127.0.0.1', 0, None)
                          .connections_per_worker)
+
+    def test_one_spare_worker_per_cpu_when_multiplexing(self):
+        def spare(**options):
+            return PythonMTA('127.0.0.1', 0, None, **options).min_spare_workers
+        self.assertEqual(2, spare())
+        cpus = cpu_count()
+        self.assertEqual(min(cpus, 32), spare(connections_per_worker=8))
+        self.assertEqual(1, spare(connections_per_worker=8, max_workers=1))
+        self.assertEqual(3, spare(connections_per_worker=8,
+                                  min_spare_workers=3))
+        self.assertEqual(3, spare(min_spare_workers=3))
+
+    def test_cpu_count(self):
+        cpus = cpu_count()
+        self.assertTrue(isinstance(cpus, int) and cpus >= 1, cpus)
+        if hasattr(os, 'sched_getaffinity'):
+            # (the CPUs this process may use, not those of the machine)
+            self.assertEqual(len(os.sched_getaffinity(0)), cpus)
 
     def test_refused_values_and_combinations(self):
         for options in ({'connections_per_worker': 0},
