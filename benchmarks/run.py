@@ -909,7 +909,7 @@ def no_worse(new, old, higher_is_better):
     else:
         met = 'NO'
     if met != 'yes':
-        met += ' (%+.0f %%)' % (100 * (ratio - 1))
+        met += ' (%+.1f %%)' % (100 * (ratio - 1))
     return '%.2f' % ratio, met
 
 
