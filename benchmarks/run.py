@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pymta against the reference SMTP servers: one command, one table.
 
-    python3 benchmarks/run.py                       # everything (~5 min)
+    python3 benchmarks/run.py                       # everything (~10 min)
     python3 benchmarks/run.py --quick               # 1 rep., smaller loads
     python3 benchmarks/run.py --servers smtp-sink,pymta-fork-3.11 --loads L1,L2
     python3 benchmarks/run.py --profile --loads L2  # cProfile, serial server
@@ -14,7 +14,8 @@ something is missing. The harness itself is stdlib-only Python >= 3.8.
 Every server listens on 127.0.0.1 on a free port, is started afresh for
 each measurement and stopped after it; servers are interleaved (rotated) and
 each measurement is repeated (--reps, default 3); the table gives the
-median, min-max and the ratio to smtp-sink measured in the same run. A load
+median, min-max and the ratio to smtp-sink measured in the same run, then,
+when pymta-mux servers ran, issue 16's verdicts (``issue16_table``). A load
 that does not finish within its time bound, or that smtp-source reports as
 failed, is "DNF", never a number. ``compare.py`` measures pymta against
 another revision of itself. See benchmarks/README.md.
@@ -84,12 +85,18 @@ SERVERS = {
 }
 PEERS = ['aiosmtpd', 'stdlib-smtpd', 'twisted']
 PYMTA = [name for name in SERVERS if name.startswith('pymta')]
+SERIAL_SERVERS = [name for name in SERVERS if '--serial' in SERVERS[name][2]]
+MUX_SERVERS = [name for name in SERVERS if name.startswith('pymta-mux')]
+# the 'held' measure: this many connections at once, each with a message of
+# this many octets in DATA (fewer than a fork path's 32 default workers)
+HELD_CONNECTIONS = 16
+HELD_MESSAGE = MiB
 
 # Issue 5's targets (ratios to smtp-sink), checked for the pymta fork rows.
 TARGETS = {'L1': 0.6, 'L2': 0.5, 'L3': 0.7, 'L4': 0.6}
 RSS_TARGET = 2.5          # growth of the largest process, x message size
 CORE_TARGET = 5000        # transactions/s on 3.11
-MEASURES = ['L1', 'L2', 'L3', 'L4', 'rss', 'cycle', 'core']
+MEASURES = ['L1', 'L2', 'L3', 'L4', 'rss', 'held', 'cycle', 'core']
 
 
 class SetupMissing(Exception):
@@ -406,6 +413,143 @@ def measure_rss(name, quick, root=ROOT):
         server.stop()
 
 
+class HeldClient(object):
+    """One SMTP client connection of ``measure_held``: blocking socket with
+    a time limit, replies read whole (multi-line ones too)."""
+
+    def __init__(self, port, timeout):
+        self.sock = socket.create_connection((HOST, port), timeout)
+        self.buffer = b''
+
+    def reply(self):
+        """The reply code of the next complete reply (int)."""
+        while True:
+            lines = self.buffer.split(b'\r\n')
+            for i, line in enumerate(lines[:-1]):
+                if len(line) >= 4 and line[3:4] == b' ':
+                    self.buffer = b'\r\n'.join(lines[i + 1:])
+                    return int(line[:3])
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise OSError('connection closed by the server')
+            self.buffer += chunk
+
+    def command(self, line, expected):
+        if line is not None:
+            self.sock.sendall(line + b'\r\n')
+        code = self.reply()
+        if code != expected:
+            raise OSError('%r: %d, not %d' % (line, code, expected))
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def tree_pss(server):
+    return sum(pss_kib(pid) for pid in server.tree())
+
+
+def settled_pss(server, seconds=3.0):
+    """The tree's summed PSS once it stops moving (two samples 50 ms apart
+    within 1 %, after at least 0.3 s), at most ``seconds``."""
+    time.sleep(0.3)
+    deadline = time.monotonic() + seconds
+    last = tree_pss(server)
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = tree_pss(server)
+        if abs(now - last) <= 0.01 * max(now, 1):
+            return now
+        last = now
+    return last
+
+
+def measure_held(name, quick, root=ROOT):
+    """Memory per concurrent connection and per message held at once.
+
+    After one warm-up message (smtp-source) and the tree's settled summed
+    PSS (the baseline), HELD_CONNECTIONS clients connect and each gets as
+    far as DATA's 354 (settled PSS: "connected"); then each sends a
+    HELD_MESSAGE-octet message body without its final dot (settled PSS:
+    "held"); then each sends the dot while the tree's PSS is sampled about
+    every millisecond until every 250 has come ("peak"). Returns a dict:
+    per_connection = (connected - baseline) / connections, in bytes;
+    held_per_message and peak_per_message = (held or peak - connected) /
+    connections, as multiples of the message size. Summed PSS counts the
+    copy-on-write pages forked workers share once, so a server that holds
+    each connection in a process of its own and one that holds them all
+    in one process are measured alike. Not for the serial paths (one
+    connection at a time)."""
+    if name in SERIAL_SERVERS:
+        return None, 'n/a: one connection at a time'
+    server = Server(name, root)
+    server.start()
+    clients = []
+    try:
+        seconds, reason = run_source(server.port,
+                                     ['-s', '1', '-m', '1', '-l', '1024'], 30)
+        if seconds is None:
+            return None, 'warm-up: ' + reason
+        deadline = time.monotonic() + 60
+        base = settled_pss(server)
+        for _ in range(HELD_CONNECTIONS):
+            client = HeldClient(server.port, 30)
+            clients.append(client)
+            client.command(None, 220)
+            client.command(b'EHLO client.example.com', 250)
+            client.command(b'MAIL FROM:<sender@example.com>', 250)
+            client.command(b'RCPT TO:<recipient@example.com>', 250)
+            client.command(b'DATA', 354)
+        connected = settled_pss(server)
+        line = b'X' * 78 + b'\r\n'
+        body = b'Subject: held\r\n\r\n' + line * (
+            (HELD_MESSAGE - 17) // len(line))
+        body += b'Y' * (HELD_MESSAGE - len(body) - 2) + b'\r\n'
+        for client in clients:
+            client.sock.sendall(body)
+        held = settled_pss(server)
+        for client in clients:
+            client.sock.sendall(b'.\r\n')
+        peak, waiting = held, list(clients)
+        sel = selectors.DefaultSelector()
+        for client in clients:
+            sel.register(client.sock, selectors.EVENT_READ, client)
+        while waiting:
+            if time.monotonic() > deadline:
+                return None, 'did not finish in 60 s'
+            peak = max(peak, tree_pss(server))
+            for key, _ in sel.select(0.001):
+                client = key.data
+                chunk = client.sock.recv(4096)
+                if not chunk:
+                    return None, 'connection closed before the 250'
+                client.buffer += chunk
+                if re.search(br'(^|\r\n)\d{3} [^\r\n]*\r\n$',
+                             client.buffer):
+                    code = client.reply()
+                    if code != 250:
+                        return None, 'message: %d, not 250' % code
+                    sel.unregister(client.sock)
+                    waiting.remove(client)
+        sel.close()
+        n = float(len(clients))
+        return dict(per_connection=(connected - base) * 1024 / n,
+                    held_per_message=(held - connected) * 1024 / n
+                    / HELD_MESSAGE,
+                    peak_per_message=(peak - connected) * 1024 / n
+                    / HELD_MESSAGE,
+                    processes=len(server.tree())), None
+    except (OSError, ValueError) as e:
+        return None, 'client: %s' % e
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()
+
+
 def run_python(version, argv, timeout, root=ROOT):
     env = dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE='1')
     proc = subprocess.Popen([VENVS[version]] + argv, stdin=subprocess.DEVNULL,
@@ -523,7 +667,7 @@ def postfix_daemons():
 
 def check_setup(servers, measures):
     missing = []
-    if any(m in measures for m in ('L1', 'L2', 'L3', 'L4', 'rss')):
+    if any(m in measures for m in ('L1', 'L2', 'L3', 'L4', 'rss', 'held')):
         for tool in (SMTP_SINK, SMTP_SOURCE):
             if not os.access(tool, os.X_OK):
                 missing.append(tool)
@@ -578,31 +722,90 @@ def summary(values, unit):
                                                fmt_num(max(ok), unit))
 
 
+class Cell(object):
+    """One server's summary of one measure: ``med`` (None when a run did
+    not finish or nothing was measured), the ``values`` of the runs that
+    finished, and the texts of the table's median and min-max columns."""
+
+    def __init__(self, values, reasons, runs, unit):
+        self.values = [v for v in values if v is not None]
+        self.med, self.text, self.range = summary(self.values, unit)
+        if reasons:           # any run that did not finish: no number
+            self.med = None
+            self.text = 'DNF %d/%d' % (len(reasons), len(runs))
+            if reasons[0].startswith('n/a'):
+                self.text = 'n/a'
+            self.range = reasons[0][:40]
+
+
+def load_cells(results, servers, loads):
+    """{(server, load): Cell} of the L1-L4 loads."""
+    cells = {}
+    for load in loads:
+        for name in servers:
+            runs = results['loads'].get((name, load), [])
+            cells[(name, load)] = Cell(
+                [v for v, _ in runs], [r for _, r in runs if r], runs,
+                LOADS[load][2])
+    return cells
+
+
+def memory_cell(results, kind, key, name, scale, unit):
+    """The Cell of ``results[kind]`` (rss or held) field ``key`` / scale."""
+    runs = results.get(kind, {}).get(name, [])
+    return Cell([v[key] / scale for v, _ in runs if v],
+                [r for _, r in runs if r], runs, unit)
+
+
+RSS_ROWS = (('largest_growth', 'RSS growth, largest proc (x 10 MiB)',
+             10 * MiB, 'x msg'),
+            ('tree_growth', 'PSS growth, whole tree (x 10 MiB)',
+             10 * MiB, 'x msg'),
+            ('largest_peak', 'RSS peak, largest proc MiB', MiB, 'MiB'),
+            ('tree_peak', 'PSS peak, whole tree MiB', MiB, 'MiB'))
+HELD_ROWS = (('per_connection',
+              'held: PSS per connection KiB (%d at once)' % HELD_CONNECTIONS,
+              1024, 'KiB'),
+             ('held_per_message',
+              'held: PSS per message held (x 1 MiB, %d at once)'
+              % HELD_CONNECTIONS, 1, 'x msg'),
+             ('peak_per_message',
+              'held: PSS peak per message (x 1 MiB, %d at once)'
+              % HELD_CONNECTIONS, 1, 'x msg'))
+
+
+def format_rows(header, rows):
+    """Aligned columns, a blank line between groups (the first column)."""
+    widths = [max(len(str(r[i])) for r in rows + [header])
+              for i in range(len(header))]
+    lines = []
+    fmt = '  '.join('%%-%ds' % w if i < 2 else '%%%ds' % w
+                    for i, w in enumerate(widths))
+    lines.append(fmt % header)
+    lines.append('  '.join('-' * w for w in widths))
+    previous = None
+    for row in rows:
+        if previous is not None and row[0] != previous:
+            lines.append('')
+        previous = row[0]
+        lines.append((fmt % row).rstrip())
+    return '\n'.join(lines)
+
+
 def build_table(results, servers, measures, reps):
     rows = []
     header = ('measure', 'server', 'median', 'min-max', 'ratio', 'target',
               'met')
     loads = [m for m in MEASURES[:4] if m in measures]
     # every median first: a row compares with servers listed after it
-    loads_med, cells = {}, {}
-    for load in loads:
-        for name in servers:
-            runs = results['loads'].get((name, load), [])
-            values = [v for v, _ in runs]
-            reasons = [r for _, r in runs if r]
-            med, smed, srange = summary(values, LOADS[load][2])
-            if reasons:       # any run that did not finish: no number
-                med = None
-                smed = 'DNF %d/%d' % (len(reasons), len(runs))
-                srange = reasons[0][:40]
-            loads_med[(name, load)] = med
-            cells[(name, load)] = (smed, srange)
+    cells = load_cells(results, servers, loads)
+    loads_med = dict((k, c.med) for k, c in cells.items())
     for load in loads:
         unit = LOADS[load][2]
         sink = loads_med.get(('smtp-sink', load))
         for name in servers:
             med = loads_med[(name, load)]
-            smed, srange = cells[(name, load)]
+            smed, srange = cells[(name, load)].text, cells[(name, load)].range
             ratio = '%.2f' % (med / sink) if med and sink else '-'
             target, met = '', ''
             if name.startswith('pymta-fork'):
@@ -626,29 +829,21 @@ def build_table(results, servers, measures, reps):
             rows.append(('%s %s' % (load, unit), name, smed, srange, ratio,
                          target, met))
     if 'rss' in measures:
-        for key, label in (('largest_growth', 'RSS growth, largest proc'),
-                           ('tree_growth', 'PSS growth, whole tree'),
-                           ('largest_peak', 'RSS peak, largest proc MiB'),
-                           ('tree_peak', 'PSS peak, whole tree MiB')):
+        for key, label, scale, unit in RSS_ROWS:
             for name in servers:
-                runs = results['rss'].get(name, [])
-                reasons = [r for _, r in runs if r]
-                if key.endswith('growth'):
-                    unit, scale = 'x msg', 10 * MiB
-                else:
-                    unit, scale = 'MiB', MiB
-                values = [v[key] / scale for v, _ in runs if v]
-                med, smed, srange = summary(values, unit)
-                if reasons:
-                    smed, srange = 'DNF %d/%d' % (len(reasons), len(runs)), \
-                        reasons[0][:40]
+                cell = memory_cell(results, 'rss', key, name, scale, unit)
                 target = met = ''
                 if key == 'largest_growth' and name.startswith('pymta-fork'):
                     target = '<= %.1f x' % RSS_TARGET
-                    met = 'yes' if med is not None and not reasons and \
-                        med <= RSS_TARGET else 'NO'
-                rows.append((label + ('' if unit == 'MiB' else ' (x 10 MiB)'),
-                             name, smed, srange, '', target, met))
+                    met = 'yes' if cell.med is not None and \
+                        cell.med <= RSS_TARGET else 'NO'
+                rows.append((label, name, cell.text, cell.range, '', target,
+                             met))
+    if 'held' in measures:
+        for key, label, scale, unit in HELD_ROWS:
+            for name in servers:
+                cell = memory_cell(results, 'held', key, name, scale, unit)
+                rows.append((label, name, cell.text, cell.range, '', '', ''))
     if 'cycle' in measures:
         cyc = results.get('cycle', {})
         ref = cyc.get('aiosmtpd-3.11', (None, None))[0]
@@ -686,20 +881,119 @@ def build_table(results, servers, measures, reps):
                 met = 'yes' if med >= CORE_TARGET else 'NO'
             rows.append(('core transactions/s (runs=%d)' % len(rates),
                          label, smed, srange, '', target, met))
-    widths = [max(len(str(r[i])) for r in rows + [header])
-              for i in range(len(header))]
-    lines = []
-    fmt = '  '.join('%%-%ds' % w if i < 2 else '%%%ds' % w
-                    for i, w in enumerate(widths))
-    lines.append(fmt % header)
-    lines.append('  '.join('-' * w for w in widths))
-    previous = None
+    return format_rows(header, rows)
+
+
+# Issue 16's targets for the multiplexing rows (pymta-mux-*), ratios within
+# the run: to the best Python peer on L1-L3, to smtp-sink on L1; L4 and
+# memory per message against the fork path of the same Python.
+MUX_PEER_TARGET = 1.3
+MUX_SINK_TARGET = 0.6
+
+
+def no_worse(new, old, higher_is_better):
+    """(ratio text, met) for "new no worse than old": met is 'yes' when the
+    median ratio is on the good side of 1.00, else 'overlap' when the two
+    min-max ranges overlap (not told apart by this run), else 'NO'."""
+    if new.med is None or old.med is None:
+        return '-', 'NO' if old.med is not None else '?'
+    if not old.med:
+        return '-', '?'
+    ratio = new.med / old.med
+    good = ratio >= 1.0 if higher_is_better else ratio <= 1.0
+    if good:
+        met = 'yes'
+    elif min(new.values) <= max(old.values) and \
+            min(old.values) <= max(new.values):
+        met = 'overlap'
+    else:
+        met = 'NO'
+    if met != 'yes':
+        met += ' (%+.1f %%)' % (100 * (ratio - 1))
+    return '%.2f' % ratio, met
+
+
+def issue16_table(results, servers, measures):
+    """Issue 16's verdicts for every pymta-mux server of the run, or None
+    when the run has none. Every ratio is of medians of this run."""
+    muxes = [n for n in servers if n in MUX_SERVERS]
+    if not muxes:
+        return None
+    loads = [m for m in MEASURES[:4] if m in measures]
+    cells = load_cells(results, servers, loads)
+    rows = []
+    header = ('issue 16', 'server', 'value', 'against', 'ratio', 'target',
+              'met')
+    for load in [l for l in ('L1', 'L2', 'L3') if l in loads]:
+        peers = [p for p in PEERS if p in servers]
+        finished = [p for p in peers if cells[(p, load)].med is not None]
+        for name in muxes:
+            cell = cells[(name, load)]
+            if not peers:
+                against, ratio, met = 'no peer in this run', '-', '?'
+            elif not finished:
+                against, ratio = 'no peer finished', '-'
+                met = 'yes' if cell.med is not None else 'NO'
+            else:
+                best = max(finished, key=lambda p: cells[(p, load)].med)
+                against = '%s %s' % (best, cells[(best, load)].text)
+                if cell.med is None:
+                    ratio, met = '-', 'NO'
+                else:
+                    value = cell.med / cells[(best, load)].med
+                    ratio = '%.2f' % value
+                    met = 'yes' if value >= MUX_PEER_TARGET else 'NO'
+            rows.append(('%s / best Python peer' % load, name, cell.text,
+                         against, ratio, '>= %.1f' % MUX_PEER_TARGET, met))
+    if 'L1' in loads:
+        sink = cells[('smtp-sink', 'L1')]
+        for name in muxes:
+            cell = cells[(name, 'L1')]
+            if cell.med is None or not sink.med:
+                ratio, met = '-', 'NO' if sink.med else '?'
+            else:
+                ratio = '%.2f' % (cell.med / sink.med)
+                met = 'yes' if cell.med / sink.med >= MUX_SINK_TARGET \
+                    else 'NO'
+            rows.append(('L1 / smtp-sink', name, cell.text,
+                         'smtp-sink %s' % sink.text, ratio,
+                         '>= %.1f' % MUX_SINK_TARGET, met))
+
+    def against_fork(label, new, old, fork, higher_is_better):
+        ratio, met = no_worse(new, old, higher_is_better)
+        rows.append((label, name, new.text, '%s %s' % (fork, old.text),
+                     ratio, '>= 1.00 (no worse)' if higher_is_better else
+                     '<= 1.00 (no worse)', met))
+
+    for name in muxes:
+        fork = name.replace('pymta-mux', 'pymta-fork')
+        if fork not in servers:
+            rows.append(('mux / fork path', name, '-', fork + ' not in run',
+                         '-', '', '?'))
+            continue
+        if 'L4' in loads:
+            against_fork('L4 MB/s, mux / fork path', cells[(name, 'L4')],
+                         cells[(fork, 'L4')], fork, True)
+        if 'rss' in measures:
+            for key, label, scale, unit in RSS_ROWS[:2]:
+                against_fork(label.split(' (')[0] + ', mux / fork path',
+                             memory_cell(results, 'rss', key, name, scale,
+                                         unit),
+                             memory_cell(results, 'rss', key, fork, scale,
+                                         unit), fork, False)
+        if 'held' in measures:
+            for key, label, scale, unit in HELD_ROWS:
+                against_fork(label.split(' (')[0] + ', mux / fork path',
+                             memory_cell(results, 'held', key, name, scale,
+                                         unit),
+                             memory_cell(results, 'held', key, fork, scale,
+                                         unit), fork, False)
+    # one group per label, in the order the labels first came
+    first = {}
     for row in rows:
-        if previous is not None and row[0] != previous:
-            lines.append('')
-        previous = row[0]
-        lines.append((fmt % row).rstrip())
-    return '\n'.join(lines)
+        first.setdefault(row[0], len(first))
+    rows.sort(key=lambda r: first[r[0]])
+    return format_rows(header, rows)
 
 
 # --- main --------------------------------------------------------------------
@@ -768,7 +1062,7 @@ def main(argv=None):
                         'prefixes (e.g. pymta-fork); smtp-sink is always '
                         'added for the ratios')
     parser.add_argument('--loads', help='comma-separated measures: '
-                        'L1,L2,L3,L4,rss,cycle,core (default: all)')
+                        'L1,L2,L3,L4,rss,held,cycle,core (default: all)')
     parser.add_argument('--reps', type=int, default=None,
                         help='repetitions of each load and RSS measurement '
                         '(default 3, --quick 1)')
@@ -832,11 +1126,24 @@ def main(argv=None):
           'DNF: did not finish (count of runs), never a number')
     print()
     print(build_table(results, servers, measures, reps))
+    verdicts = issue16_table(results, servers, measures)
+    if verdicts:
+        print()
+        print('Issue 16 (multiplexing), ratios of medians of this run. '
+              'Best Python peer: the fastest of\n%s that finished every '
+              'repetition. "No worse": mux against the fork\npath of the '
+              'same Python; "overlap": the two min-max ranges overlap '
+              '(not told apart).\n"The default mode no slower than before '
+              'this issue": compare.py cd0fa9c (benchmarks/README.md).'
+              % ', '.join(PEERS))
+        print()
+        print(verdicts)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'loads': {'%s %s' % k: v for k, v in
                                  results['loads'].items()},
                        'rss': results['rss'],
+                       'held': results['held'],
                        'cycle': results.get('cycle'),
                        'core': {'%s %s' % k: v for k, v in
                                 results.get('core', {}).items()}},
@@ -844,14 +1151,23 @@ def main(argv=None):
     return 0
 
 
+def rotated(servers, rep, reps):
+    """The order of repetition ``rep`` (0-based) of ``reps``: ``servers``
+    rotated by rep * (len(servers) // reps) places (at least 1), so that no
+    server always goes first and, with 3 repetitions of 10 servers, each
+    round starts a third of the way further along (0, 3, 6)."""
+    step = max(1, len(servers) // max(1, reps))
+    shift = rep * step % len(servers)
+    return servers[shift:] + servers[:shift]
+
+
 def measure_all(servers, measures, reps, quick, tree):
     """Every measurement, the servers interleaved; pymta from ``tree``."""
     started = time.monotonic()
-    results = {'loads': {}, 'rss': {}}
+    results = {'loads': {}, 'rss': {}, 'held': {}}
     loads = [m for m in MEASURES[:4] if m in measures]
     for rep in range(reps):
-        # rotate the order each repetition: no server always goes first
-        order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+        order = rotated(servers, rep, reps)
         for load in loads:
             for name in order:
                 value, reason = measure_load(name, load, quick, tree)
@@ -870,6 +1186,16 @@ def measure_all(servers, measures, reps, quick, tree):
                     reason or 'largest +%.1f MiB, tree +%.1f MiB' % (
                         value['largest_growth'] / MiB,
                         value['tree_growth'] / MiB)))
+        if 'held' in measures:
+            for name in order:
+                value, reason = measure_held(name, quick, tree)
+                results['held'].setdefault(name, []).append((value, reason))
+                log('[%4.0fs] rep %d held %-18s %s' % (
+                    time.monotonic() - started, rep + 1, name,
+                    reason or '%.0f KiB/connection, %.2f x/message held, '
+                    '%.2f x peak' % (value['per_connection'] / 1024,
+                                     value['held_per_message'],
+                                     value['peak_per_message'])))
     if 'cycle' in measures:
         results['cycle'] = measure_cycle(quick, tree)
         log('[%4.0fs] test cycle done' % (time.monotonic() - started))

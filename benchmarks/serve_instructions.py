@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""The default serve path's cost per connection in CPU instructions
+(valgrind's callgrind): this tree against another checkout, repeatable on
+a busy machine.
+
+    python3 benchmarks/serve_instructions.py OTHER_ROOT [--python PY]
+                                             [--count 200]
+
+What ``instructions.py`` does for the sans-I/O core, this does for the
+worker's default loop around it (``connections_per_worker=1``):
+``WorkerProcess.accept_loop`` on a real listening socket on 127.0.0.1,
+``AcceptWaiter``, accept, ``serve_connection`` with its non-blocking
+reads and writes, and the core, for one whole session with one message
+(EHLO, MAIL, RCPT, DATA, a short message, QUIT). No spinning (as on the
+fork path); no pool link (a worker's ``WorkerBoard`` marks and status pipe
+are left out); the host name is given (no DNS lookup).
+
+A child process, under callgrind, first serves 20 warm-up connections;
+then it opens ``--count`` client connections, each of which sends its
+whole session at once (the kernel queues the connections on the
+listening socket and their octets in the socket buffers: the server never
+waits for a client), and in the measured run serves them with a second
+``accept_loop`` (the deliverer makes the stop fd readable after the last
+message). The difference between the runs with and without that second
+loop, divided by the count, is one connection's cost. Needs ``valgrind``
+and a Python with six and pycerberus (default: the 3.11 venv of
+``setup.sh``). Counts move by about 1 % between runs (memory layout).
+"""
+
+from __future__ import print_function
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_PYTHON = os.path.join(CHECKOUT, 'benchmarks', '.venv-py311', 'bin',
+                              'python')
+SESSION = (b'EHLO client.example.com\r\n'
+           b'MAIL FROM:<sender@example.com>\r\n'
+           b'RCPT TO:<recipient@example.com>\r\n'
+           b'DATA\r\n'
+           b'Subject: x\r\n\r\nhello\r\n.\r\n'
+           b'QUIT\r\n')
+WARM_UP = 20
+
+
+class _StopAfter(object):
+    """A deliverer that writes to ``stop_w`` once it has ``count``
+    messages."""
+
+    def __init__(self, stop_w):
+        self.stop_w = stop_w
+        self.left = 0
+
+    def new_message_accepted(self, message):
+        self.left -= 1
+        if self.left == 0:
+            os.write(self.stop_w, b'x')
+
+
+def _connect(port, count):
+    import socket
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection(('127.0.0.1', port))
+        client.sendall(SESSION)
+        clients.append(client)
+    return clients
+
+
+def child(root, count, measure):
+    """Runs under callgrind: the warm-up, then (if ``measure``) ``count``
+    connections served."""
+    sys.path.insert(0, root)
+    import gc
+    import socket
+    from pymta.connection_settings import ConnectionSettings
+    from pymta.worker import WorkerProcess
+    listen_socket = socket.socket()
+    listen_socket.bind(('127.0.0.1', 0))
+    listen_socket.listen(max(count, WARM_UP) + 10)
+    port = listen_socket.getsockname()[1]
+    stop_r, stop_w = os.pipe()
+    deliverer = _StopAfter(stop_w)
+    worker = WorkerProcess(listen_socket, deliverer,
+                           settings=ConnectionSettings(hostname='localhost'),
+                           spin_seconds=0)
+    worker.build()
+
+    def serve(clients):
+        deliverer.left = len(clients)
+        worker.accept_loop(stop_r)
+        os.read(stop_r, 1)
+
+    warm = _connect(port, WARM_UP)
+    serve(warm)
+    clients = _connect(port, count)
+    gc.collect()
+    gc.disable()
+    if measure:
+        serve(clients)
+    if deliverer.left != 0:
+        raise SystemExit('%d messages not delivered' % deliverer.left)
+
+
+def instructions(python, root, count, measure):
+    env = dict(os.environ, PYTHONHASHSEED='0', PYTHONDONTWRITEBYTECODE='1')
+    output = subprocess.run(
+        ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
+         python, os.path.abspath(__file__), '--child', root, str(count),
+         '1' if measure else '0'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        timeout=1800).stdout.decode('utf-8', 'replace')
+    match = re.search(r'Collected : (\d+)', output)
+    if match is None or 'not delivered' in output or 'Traceback' in output:
+        raise SystemExit('no count from callgrind:\n' + output[-3000:])
+    return int(match.group(1))
+
+
+def per_connection(python, root, count):
+    return (instructions(python, root, count, True) -
+            instructions(python, root, count, False)) / float(count)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['--child']:
+        root, count, measure = argv[1:4]
+        child(root, int(count), measure == '1')
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('other', help='the other checkout (its root folder)')
+    parser.add_argument('--python', default=DEFAULT_PYTHON)
+    parser.add_argument('--count', type=int, default=200)
+    args = parser.parse_args(argv)
+    print('instructions per connection (default serve path, one message), '
+          '%s; this tree %s, other %s' % (args.python, CHECKOUT, args.other))
+    other = per_connection(args.python, args.other, args.count)
+    this = per_connection(args.python, CHECKOUT, args.count)
+    print('%-12s %10s %10s %7s' % ('', 'other', 'this', 'ratio'))
+    print('%-12s %10.0f %10.0f %7.3f' % ('connection', other, this,
+                                         this / other))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
