@@ -206,8 +206,9 @@ class Multiplexer(object):
 
     # --- accepting ------------------------------------------------------------
     def _accept_all(self, listen_socket):
-        """Accept while connections wait and there is room; False after an
-        error that says this process has no room (accept again later)."""
+        """Accept while connections wait and there is room (on the fork
+        path one per wake-up); False after an error that says this process
+        has no room (accept again later)."""
         while not self.full or self.link is None:
             try:
                 connection, address = listen_socket.accept()
@@ -225,6 +226,11 @@ class Multiplexer(object):
                 self._turn_away(connection, address)
                 continue
             self._start(connection, address)
+            if self.link is not None:
+                # (every worker with room was woken too: a worker that took
+                # all that wait would leave the others' CPUs idle while it
+                # serves them all)
+                return True
         return True
 
     def _turn_away(self, connection, address):
