@@ -46,7 +46,7 @@ class _Session(object):
     """One connection of the loop."""
 
     __slots__ = ('sock', 'fd', 'smtp', 'limits', 'output', 'ip', 'port',
-                 'ending', 'started', 'handshaking', 'tls')
+                 'ending', 'started', 'handshaking', 'tls', 'queued')
 
     def __init__(self, sock, address, smtp, limits):
         self.sock = sock
@@ -62,6 +62,7 @@ class _Session(object):
         # a TLS handshake is under way (sock is its ssl.SSLSocket)
         self.handshaking = False
         self.tls = False            # sock is a pymta.tls.TLSSocket
+        self.queued = None          # its deadline in the heap (or None)
 
 
 class Multiplexer(object):
@@ -88,10 +89,10 @@ class Multiplexer(object):
         # sessions with input at hand that the poller cannot see (decrypted
         # by TLS already): served without waiting
         self._ready = set()
-        # (deadline, number, session) for every deadline a session was
-        # given; an entry whose session has another deadline by now, or is
-        # gone, is stale and dropped when it comes to the top: a wake-up
-        # costs what expires, not the sessions held
+        # (deadline, number, session): a heap with each session's queued
+        # deadline, checked against the session when it comes to the top
+        # (see _earliest_deadline): a wake-up costs what expires, not the
+        # sessions held
         self._deadlines = []
         self._numbers = itertools.count()
         self._tls = None
@@ -135,9 +136,6 @@ class Multiplexer(object):
                 if stop.fd in readable and stop.confirmed():
                     self._shut_down()
                     return True
-                if listen_fd in readable:
-                    if not self._accept_all(listen_socket):
-                        accept_paused_until = _now() + 0.1
                 for fd in writable:
                     session = self.sessions.get(fd)
                     if session is None:
@@ -157,6 +155,11 @@ class Multiplexer(object):
                         self._guarded(session, self._handshake)
                     elif not session.output:
                         self._guarded(session, self._read)
+                # (after the reads: the sessions whose clients left are
+                # gone and make room)
+                if listen_fd in readable:
+                    if not self._accept_all(listen_socket):
+                        accept_paused_until = _now() + 0.1
                 self._end_expired()
                 if idle_seconds is not None:
                     if self.sessions:
@@ -176,32 +179,48 @@ class Multiplexer(object):
 
     # --- the time limits --------------------------------------------------------
     def _watch_deadline(self, session):
-        """``session``'s deadline is new: put it into the heap."""
+        """``session`` has a new deadline: queue it if it is earlier than
+        the one queued (a later one is found when the queued one comes up:
+        most replies move a deadline later, and cost nothing here)."""
         deadline = session.limits.deadline
-        if deadline is None:
+        if deadline is None or (session.queued is not None and
+                                session.queued <= deadline):
             return
         heap = self._deadlines
         if len(heap) > 2 * len(self.sessions) + 64:
-            # (mostly stale entries: build it anew from the sessions)
-            heap[:] = [(s.limits.deadline, next(self._numbers), s)
-                       for s in self.sessions.values()
-                       if s.limits.deadline is not None]
+            # (mostly the entries of sessions gone: build it anew)
+            del heap[:]
+            for other in self.sessions.values():
+                other.queued = None
+                if other is not session:
+                    self._queue(other, other.limits.deadline)
             heapq.heapify(heap)
-            if session.fd in self.sessions:
-                return
-        heapq.heappush(heap, (deadline, next(self._numbers), session))
+        self._queue(session, deadline)
+
+    def _queue(self, session, deadline):
+        if deadline is not None:
+            session.queued = deadline
+            heapq.heappush(self._deadlines,
+                           (deadline, next(self._numbers), session))
 
     def _earliest_deadline(self):
-        """The earliest deadline of a session (or None); stale entries on
-        the way are dropped."""
+        """The earliest deadline of a session (or None). An entry whose
+        session is gone, or has queued an earlier one since, is dropped; one
+        whose session's deadline has moved is queued again with it."""
         heap = self._deadlines
         sessions = self.sessions
         while heap:
             deadline, _, session = heap[0]
-            if sessions.get(session.fd) is session and \
-                    session.limits.deadline == deadline:
+            if sessions.get(session.fd) is not session or \
+                    session.queued != deadline:
+                heapq.heappop(heap)
+                continue
+            current = session.limits.deadline
+            if current == deadline:
                 return deadline
             heapq.heappop(heap)
+            session.queued = None
+            self._queue(session, current)
         return None
 
     # --- accepting ------------------------------------------------------------
@@ -333,12 +352,9 @@ class Multiplexer(object):
         was_reading_data = smtp.reader in _READING_MESSAGES
         smtp.receive_data(data)
         output = smtp.data_to_send()
-        limits = session.limits
-        deadline = limits.deadline
-        limits.after_input(bool(output), was_reading_data,
-                           smtp.reader in _READING_MESSAGES)
-        if limits.deadline != deadline:
-            self._watch_deadline(session)
+        session.limits.after_input(bool(output), was_reading_data,
+                                   smtp.reader in _READING_MESSAGES)
+        self._watch_deadline(session)
         self._send(session, output)
 
     def _send(self, session, data):

@@ -82,12 +82,13 @@ class MultiplexerTest(unittest.TestCase):
         client.send(b'QUIT\r\n')
         self.assertEqual(221, client.read_reply()[0])
 
-    def test_a_silent_session_times_out_while_another_is_busy(self):
-        # (the busy one gives its session hundreds of new deadlines: the
-        # heap of deadlines is built anew several times meanwhile, and the
-        # silent session's must survive that)
+    def test_a_silent_session_times_out_while_others_come_and_go(self):
+        # (a busy session's deadlines move later, and hundreds of sessions
+        # come and go: the heap of deadlines is built anew several times
+        # meanwhile, and the silent session's must survive that)
         port = self.serve(ConnectionSettings(hostname='mux.example',
-                                             command_timeout=1.0))
+                                             command_timeout=1.0),
+                          capacity=3)
         silent = RawClient(port)
         self.addCleanup(silent.close)
         self.assertEqual(220, silent.read_reply()[0])
@@ -97,10 +98,38 @@ class MultiplexerTest(unittest.TestCase):
         for _ in range(300):
             busy.send(b'NOOP\r\n')
             self.assertEqual(250, busy.read_reply()[0])
+            brief = RawClient(port)
+            try:
+                self.assertEqual(220, brief.read_reply()[0])
+                brief.send(b'QUIT\r\n')
+                self.assertEqual(221, brief.read_reply()[0])
+            finally:
+                brief.close()
         self.assertEqual(421, silent.read_reply()[0])
         self.assertEqual(b'', silent.read_to_eof())
         busy.send(b'QUIT\r\n')
         self.assertEqual(221, busy.read_reply()[0])
+
+    def test_a_data_limit_earlier_than_the_command_timeout_applies(self):
+        # (entering DATA moves the session's deadline earlier than the one
+        # it had queued, and another session's is the earliest queued: the
+        # DATA limit must count all the same)
+        port = self.serve(ConnectionSettings(hostname='mux.example',
+                                             command_timeout=30.0,
+                                             max_data_seconds=0.3))
+        idle = RawClient(port)
+        self.addCleanup(idle.close)
+        self.assertEqual(220, idle.read_reply()[0])
+        client = RawClient(port)
+        self.addCleanup(client.close)
+        client.sock.settimeout(10.0)    # (far less than the 30 s)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'HELO c\r\nMAIL FROM:<a@example.com>\r\n'
+                    b'RCPT TO:<b@example.com>\r\nDATA\r\n')
+        self.assertEqual([250, 250, 250, 354],
+                         [client.read_reply()[0] for _ in range(4)])
+        self.assertEqual(421, client.read_reply()[0])
+        self.assertEqual(b'', client.read_to_eof())
 
 
 if __name__ == '__main__':
