@@ -72,7 +72,10 @@ class Multiplexer(object):
     the ``ConnectionSettings``. ``link``: the worker's
     ``PoolLink`` (fork path): the worker is marked busy on the board only
     while it holds ``capacity`` connections, and then stops accepting (the
-    parent turns clients away when every worker is busy). Without a link
+    parent turns clients away when every worker is busy); while it holds
+    some it is ``SERVING`` and leaves new connections to a worker that
+    holds none, if there is one (so that the connections of a few clients
+    go to different CPUs). Without a link
     (serial path) a client beyond ``capacity`` gets ``421 ... too busy``.
     """
 
@@ -84,6 +87,7 @@ class Multiplexer(object):
         self.sessions = {}      # fd -> _Session
         self.active = 0         # sessions that are not ending
         self.full = False       # (marked busy on the board)
+        self.board_state = WorkerBoard.IDLE
         self.waiter = new_waiter()
         self._nodelay_inherited = None
         # sessions with input at hand that the poller cannot see (decrypted
@@ -116,16 +120,26 @@ class Multiplexer(object):
         try:
             while True:
                 now = _now()
+                if accept_paused_until is not None and \
+                        now >= accept_paused_until:
+                    accept_paused_until = None
                 # (the serial path accepts even when full, to answer 421)
-                accepting = (not self.full or link is None) and (
-                    accept_paused_until is None or now >= accept_paused_until)
+                accepting = (not self.full or link is None) and \
+                    accept_paused_until is None
+                look_again_at = accept_paused_until
+                if accepting and self._leaves_it_to_an_empty_worker():
+                    # (this one looks at the board again when it wakes,
+                    # within a second at the latest, should that worker be
+                    # gone)
+                    accepting = False
+                    look_again_at = now + 1.0
                 # (level-triggered in every worker that has room: a
                 # connection left waiting wakes them until one takes it)
                 waiter.watch(listen_fd, read=accepting)
                 wake_at = self._earliest_deadline()
-                if not accepting and accept_paused_until is not None and (
-                        wake_at is None or accept_paused_until < wake_at):
-                    wake_at = accept_paused_until
+                if not accepting and look_again_at is not None and (
+                        wake_at is None or look_again_at < wake_at):
+                    wake_at = look_again_at
                 if retire_at is not None and (
                         wake_at is None or retire_at < wake_at):
                     wake_at = retire_at
@@ -157,7 +171,8 @@ class Multiplexer(object):
                         self._guarded(session, self._read)
                 # (after the reads: the sessions whose clients left are
                 # gone and make room)
-                if listen_fd in readable:
+                if listen_fd in readable and \
+                        not self._leaves_it_to_an_empty_worker():
                     if not self._accept_all(listen_socket):
                         accept_paused_until = _now() + 0.1
                 self._end_expired()
@@ -224,6 +239,14 @@ class Multiplexer(object):
         return None
 
     # --- accepting ------------------------------------------------------------
+    def _leaves_it_to_an_empty_worker(self):
+        """Does this worker hold connections while another holds none (on
+        the fork path)? That one takes the next connection (it is woken for
+        it too), so that a few clients' connections go to different CPUs."""
+        link = self.link
+        return bool(self.active) and link is not None and \
+            link.board.has_empty_worker()
+
     def _accept_all(self, listen_socket):
         """Accept while connections wait and there is room (on the fork
         path one per wake-up); False after an error that says this process
@@ -452,9 +475,11 @@ class Multiplexer(object):
                       else 'shutting_down')
 
     def _update_board(self):
-        full = self.active >= self.capacity
-        if full == self.full:
-            return
-        self.full = full
-        if self.link is not None:
-            self.link.mark(WorkerBoard.BUSY if full else WorkerBoard.IDLE)
+        active = self.active
+        self.full = active >= self.capacity
+        state = WorkerBoard.BUSY if self.full else \
+            WorkerBoard.SERVING if active else WorkerBoard.IDLE
+        if state != self.board_state:
+            self.board_state = state
+            if self.link is not None:
+                self.link.mark(state)

@@ -13,7 +13,9 @@ class WorkerBoard(object):
     with their parent, so that no report costs a system call.
 
     Each worker has a slot (``IDLE`` or ``BUSY``; ``FREE`` when no worker
-    has it). A worker marks itself busy when it accepts a connection and
+    has it; a multiplexing worker is ``SERVING`` while it holds some
+    connections and has room for more: it counts as idle, "available",
+    everywhere here, but it is not empty). A worker marks itself busy when it accepts a connection and
     idle when the connection ends; only when that leaves fewer than
     ``min_spare`` idle workers, and a slot is free (the parent may start
     another worker), does it wake the parent (through its status pipe),
@@ -31,7 +33,7 @@ class WorkerBoard(object):
     the platform has no lock to share, a worker counts without one; the
     race then costs at most a late spare worker."""
 
-    FREE, IDLE, BUSY = 0, 1, 2
+    FREE, IDLE, BUSY, SERVING = 0, 1, 2, 3
 
     def __init__(self, slots, lock, min_spare):
         self.slots = slots          # a shared array of bytes (RawArray('b'))
@@ -49,7 +51,7 @@ class WorkerBoard(object):
             slots = self.slots
             slots[slot] = state
             states = slots[:]
-            idle = states.count(self.IDLE)
+            idle = states.count(self.IDLE) + states.count(self.SERVING)
             if self.FREE in states:
                 return idle < self.min_spare
             # with every slot taken the parent may not start another worker:
@@ -74,7 +76,7 @@ class WorkerBoard(object):
         try:
             slots = self.slots
             if slots[slot] != self.IDLE or \
-                    slots[:].count(self.IDLE) <= self.min_spare:
+                    self.idle_workers() <= self.min_spare:
                 return False
             slots[slot] = self.FREE
             return True
@@ -83,4 +85,11 @@ class WorkerBoard(object):
                 lock.release()
 
     def idle_workers(self):
-        return self.slots[:].count(self.IDLE)
+        """The workers that can take a connection (``IDLE`` or
+        ``SERVING``)."""
+        states = self.slots[:]
+        return states.count(self.IDLE) + states.count(self.SERVING)
+
+    def has_empty_worker(self):
+        """Does a worker hold no connection (``IDLE``)?"""
+        return self.IDLE in self.slots[:]

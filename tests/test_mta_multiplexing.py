@@ -253,6 +253,35 @@ class MultiplexingForkTest(MultiplexingTests, ServerTestCase):
         skip_unless_fork_path_possible()
         super(MultiplexingForkTest, self).setUp()
 
+    def serving_pid(self, client):
+        client.send(b'HELO pid\r\n')
+        code, [line] = client.read_reply()
+        self.assertEqual(250, code)
+        return int(line.split()[1])
+
+    def test_a_new_connection_goes_to_an_empty_worker(self):
+        # (so that a few clients' connections run on different CPUs; a
+        # worker holding connections leaves the next one to an empty one)
+        server = self.start(max_workers=2, min_spare_workers=2)
+        first = self.raw(server)
+        self.assertEqual(220, first.read_reply()[0])
+        first_pid = self.serving_pid(first)
+        placed = []
+        started = _now()
+        while len(placed) < 10:
+            # (until the second worker is ready, both go to the first)
+            self.assertTrue(_now() - started < TIMEOUT, placed)
+            client = self.raw(server)
+            self.assertEqual(220, client.read_reply()[0])
+            pid = self.serving_pid(client)
+            client.send(b'QUIT\r\n')
+            # (the worker is empty again before the 221 goes out)
+            self.assertEqual(221, client.read_reply()[0])
+            client.close()
+            if pid != first_pid or placed:
+                placed.append(pid)
+        self.assertNotIn(first_pid, placed)
+
 
 class MultiplexingSerialTest(MultiplexingTests, ServerTestCase):
     use_multiprocessing = False

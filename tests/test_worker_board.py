@@ -61,6 +61,26 @@ class WorkerBoardTest(unittest.TestCase):
             self.assertEqual([board.FREE, board.IDLE, board.IDLE, board.BUSY],
                              list(board.slots))
 
+    def test_a_serving_worker_is_available_but_not_empty(self):
+        # (a multiplexing worker holding some connections, with room for
+        # more: it counts as idle for the pool; only an empty one retires,
+        # and the serving ones leave new connections to an empty one)
+        for lock in (None, threading.Lock()):
+            board = self.board(size=3, min_spare=2, lock=lock)
+            board.mark(0, board.IDLE)
+            self.assertEqual(False, board.mark(1, board.SERVING))  # 2 idle
+            self.assertEqual(2, board.idle_workers())
+            self.assertEqual(True, board.has_empty_worker())
+            self.assertEqual(False, board.mark(0, board.SERVING))  # 2 idle
+            self.assertEqual(False, board.has_empty_worker())
+            board.mark(2, board.IDLE)
+            self.assertEqual(3, board.idle_workers())
+            self.assertEqual(False, board.retire(0))    # not empty: stays
+            self.assertEqual(True, board.retire(2))     # 3 > 2: retires
+            self.assertEqual(True, board.mark(1, board.BUSY))      # 1 idle
+            board.mark(2, board.BUSY)
+            self.assertEqual(True, board.mark(0, board.BUSY))      # none
+
     def test_a_taken_lock_postpones_retiring(self):
         # decided under the lock: two retiring at once cannot both count
         # the other as idle
