@@ -550,6 +550,18 @@ def measure_held(name, quick, root=ROOT):
         server.stop()
 
 
+# the memory measures: name, function, what a sample says in the progress log
+MEMORY_MEASURES = (
+    ('rss', measure_rss,
+     lambda value: 'largest +%.1f MiB, tree +%.1f MiB' % (
+         value['largest_growth'] / MiB, value['tree_growth'] / MiB)),
+    ('held', measure_held,
+     lambda value: '%.0f KiB/connection, %.2f x/message held, %.2f x peak'
+     % (value['per_connection'] / 1024, value['held_per_message'],
+        value['peak_per_message'])),
+)
+
+
 def run_python(version, argv, timeout, root=ROOT):
     env = dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE='1')
     proc = subprocess.Popen([VENVS[version]] + argv, stdin=subprocess.DEVNULL,
@@ -1177,25 +1189,15 @@ def measure_all(servers, measures, reps, quick, tree):
                     time.monotonic() - started, rep + 1, load, name,
                     reason or fmt_num(value, LOADS[load][2]) + ' '
                     + LOADS[load][2]))
-        if 'rss' in measures:
+        for memory, measure, describe in MEMORY_MEASURES:
+            if memory not in measures:
+                continue
             for name in order:
-                value, reason = measure_rss(name, quick, tree)
-                results['rss'].setdefault(name, []).append((value, reason))
-                log('[%4.0fs] rep %d rss %-18s %s' % (
-                    time.monotonic() - started, rep + 1, name,
-                    reason or 'largest +%.1f MiB, tree +%.1f MiB' % (
-                        value['largest_growth'] / MiB,
-                        value['tree_growth'] / MiB)))
-        if 'held' in measures:
-            for name in order:
-                value, reason = measure_held(name, quick, tree)
-                results['held'].setdefault(name, []).append((value, reason))
-                log('[%4.0fs] rep %d held %-18s %s' % (
-                    time.monotonic() - started, rep + 1, name,
-                    reason or '%.0f KiB/connection, %.2f x/message held, '
-                    '%.2f x peak' % (value['per_connection'] / 1024,
-                                     value['held_per_message'],
-                                     value['peak_per_message'])))
+                value, reason = measure(name, quick, tree)
+                results[memory].setdefault(name, []).append((value, reason))
+                log('[%4.0fs] rep %d %s %-18s %s' % (
+                    time.monotonic() - started, rep + 1, memory, name,
+                    reason or describe(value)))
     if 'cycle' in measures:
         results['cycle'] = measure_cycle(quick, tree)
         log('[%4.0fs] test cycle done' % (time.monotonic() - started))

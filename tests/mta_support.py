@@ -686,6 +686,25 @@ class ServerProcessPerClass(object):
         self.server.forget_messages()
 
 
+def deliver_interleaved(test, clients, sender_pattern, helo=b'c'):
+    """Each of ``clients`` (raw clients that read the greeting) sends one
+    message (from ``sender_pattern % n``, the client's number) and QUIT,
+    every step on every client in turn before the next step: the server
+    must serve them all at once."""
+    for number, client in enumerate(clients):
+        client.send(b'HELO ' + helo + b'\r\n' +
+                    ('MAIL FROM:<%s>\r\n' % (sender_pattern % number))
+                    .encode('ascii') + b'RCPT TO:<to@example.com>\r\nDATA\r\n')
+    for client in clients:
+        test.assertEqual([250, 250, 250, 354],
+                         [client.read_reply()[0] for _ in range(4)])
+    for client in clients:
+        client.send(b'message\r\n.\r\nQUIT\r\n')
+    for client in clients:
+        test.assertEqual([250, 221],
+                         [client.read_reply()[0] for _ in range(2)])
+
+
 class ServerTestCase(unittest.TestCase):
     """A test case that starts ``ServerProcess`` servers (stopped when the
     test ends) and talks to them with raw clients. ``server_defaults``:

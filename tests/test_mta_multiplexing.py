@@ -21,7 +21,7 @@ from pymta.fdwait import _now
 from pymta.mta import PythonMTA
 
 from .mta_support import SLOW_DELIVERY_LINE, SLOW_DELIVERY_SENDER, \
-    TIMEOUT, OnForkPath, RawClient, ServerTestCase, \
+    TIMEOUT, OnForkPath, RawClient, ServerTestCase, deliver_interleaved, \
     skip_unless_fork_path_possible
 from .test_mta_end_to_end import EndToEndTests
 from .test_mta_hardening_server import HardeningTestCase, TimeLimitTests
@@ -230,17 +230,7 @@ class MultiplexingTests(object):
             self.addCleanup(clients[-1].close)
         for client in clients:
             self.assertEqual(220, client.read_reply()[0])
-        for number, client in enumerate(clients):
-            client.send(b'HELO many\r\nMAIL FROM:<m%d@example.com>\r\n'
-                        b'RCPT TO:<to@example.com>\r\nDATA\r\n' % number)
-        for client in clients:
-            self.assertEqual([250, 250, 250, 354],
-                             [client.read_reply()[0] for _ in range(4)])
-        for number, client in enumerate(clients):
-            client.send(b'message\r\n.\r\nQUIT\r\n')
-        for client in clients:
-            self.assertEqual([250, 221],
-                             [client.read_reply()[0] for _ in range(2)])
+        deliver_interleaved(self, clients, 'm%d@example.com', b'many')
         senders = sorted(m.smtp_from for m in server.messages())
         self.assertEqual(sorted('m%d@example.com' % n for n in range(count)),
                          senders)

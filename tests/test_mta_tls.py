@@ -17,7 +17,7 @@ import unittest
 
 from pymta.test_util import self_signed_certificate
 from .mta_support import TIMEOUT, OnForkPath, RawClient, ServerTestCase, \
-    swaks_or_skip
+    deliver_interleaved, swaks_or_skip
 
 
 MESSAGE = b'Subject: over TLS\r\n\r\nHello\r\n'
@@ -353,20 +353,21 @@ class MultiplexingTLSTest(TLSTest):
     def test_a_stalled_handshake_holds_up_no_other_session(self):
         for implicit_tls in (True, False):
             server = self.server(implicit_tls=implicit_tls)
-            stalled = self.raw(server)
-            if not implicit_tls:
-                self.assertEqual(220, stalled.read_reply()[0])
-                stalled.send(b'EHLO x\r\nSTARTTLS\r\n')
-                self.assertEqual([250, 220],
-                                 [stalled.read_reply()[0] for _ in range(2)])
+
+            def connected():
+                """A raw client, where the handshake is due."""
+                client = self.raw(server)
+                if not implicit_tls:
+                    self.assertEqual(220, client.read_reply()[0])
+                    client.send(b'EHLO x\r\nSTARTTLS\r\n')
+                    self.assertEqual([250, 220],
+                                     [client.read_reply()[0]
+                                      for _ in range(2)])
+                return client
+            stalled = connected()
             # the first octets of a ClientHello, the rest never comes
             stalled.send(b'\x16\x03\x01\x02')
-            client = self.raw(server)
-            if not implicit_tls:
-                self.assertEqual(220, client.read_reply()[0])
-                client.send(b'EHLO y\r\nSTARTTLS\r\n')
-                self.assertEqual([250, 220],
-                                 [client.read_reply()[0] for _ in range(2)])
+            client = connected()
             self.tls_client(client)
             if implicit_tls:
                 self.assertEqual(220, client.read_reply()[0])
@@ -408,17 +409,7 @@ class MultiplexingTLSTest(TLSTest):
         clients = [self.tls_client(self.raw(server)) for _ in range(4)]
         for client in clients:
             self.assertEqual(220, client.read_reply()[0])
-        for number, client in enumerate(clients):
-            client.send(b'HELO c\r\nMAIL FROM:<c%d@example.com>\r\n'
-                        b'RCPT TO:<b@example.com>\r\nDATA\r\n' % number)
-        for client in clients:
-            self.assertEqual([250, 250, 250, 354],
-                             [client.read_reply()[0] for _ in range(4)])
-        for client in clients:
-            client.send(b'text\r\n.\r\nQUIT\r\n')
-        for client in clients:
-            self.assertEqual([250, 221],
-                             [client.read_reply()[0] for _ in range(2)])
+        deliver_interleaved(self, clients, 'c%d@example.com')
         self.assertEqual(['c%d@example.com' % n for n in range(4)],
                          sorted(m.smtp_from for m in server.messages()))
 
