@@ -5,6 +5,7 @@ a busy machine.
 
     python3 benchmarks/serve_instructions.py OTHER_ROOT [--python PY]
                                              [--count 200]
+                                             [--connections-per-worker N]
 
 What ``instructions.py`` does for the sans-I/O core, this does for the
 worker's default loop around it (``connections_per_worker=1``):
@@ -14,6 +15,12 @@ reads and writes, and the core, for one whole session with one message
 (EHLO, MAIL, RCPT, DATA, a short message, QUIT). No spinning (as on the
 fork path); no pool link (a worker's ``WorkerBoard`` marks and status pipe
 are left out); the host name is given (no DNS lookup).
+
+``--connections-per-worker N`` (N > 1; both trees must have it: issue 16
+on): the multiplexing loop (``pymta.multiplexer``) instead, serving the
+queued connections at once (N at least ``--count``: on the serial path a
+loop holding N turns the next client away); it is stopped (a 421 to the
+sessions still open) once the last message is delivered.
 
 A child process, under callgrind, first serves 20 warm-up connections;
 then it opens ``--count`` client connections, each of which sends its
@@ -71,7 +78,7 @@ def _connect(port, count):
     return clients
 
 
-def child(root, count, measure):
+def child(root, count, measure, connections_per_worker=1):
     """Runs under callgrind: the warm-up, then (if ``measure``) ``count``
     connections served."""
     sys.path.insert(0, root)
@@ -85,9 +92,12 @@ def child(root, count, measure):
     port = listen_socket.getsockname()[1]
     stop_r, stop_w = os.pipe()
     deliverer = _StopAfter(stop_w)
+    options = {}
+    if connections_per_worker > 1:
+        options['connections_per_worker'] = connections_per_worker
     worker = WorkerProcess(listen_socket, deliverer,
                            settings=ConnectionSettings(hostname='localhost'),
-                           spin_seconds=0)
+                           spin_seconds=0, **options)
     worker.build()
 
     def serve(clients):
@@ -106,12 +116,12 @@ def child(root, count, measure):
         raise SystemExit('%d messages not delivered' % deliverer.left)
 
 
-def instructions(python, root, count, measure):
+def instructions(python, root, count, measure, connections_per_worker=1):
     env = dict(os.environ, PYTHONHASHSEED='0', PYTHONDONTWRITEBYTECODE='1')
     output = subprocess.run(
         ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
          python, os.path.abspath(__file__), '--child', root, str(count),
-         '1' if measure else '0'],
+         '1' if measure else '0', str(connections_per_worker)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         timeout=1800).stdout.decode('utf-8', 'replace')
     match = re.search(r'Collected : (\d+)', output)
@@ -120,26 +130,35 @@ def instructions(python, root, count, measure):
     return int(match.group(1))
 
 
-def per_connection(python, root, count):
-    return (instructions(python, root, count, True) -
-            instructions(python, root, count, False)) / float(count)
+def per_connection(python, root, count, connections_per_worker=1):
+    return (instructions(python, root, count, True, connections_per_worker) -
+            instructions(python, root, count, False, connections_per_worker)
+            ) / float(count)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ['--child']:
-        root, count, measure = argv[1:4]
-        child(root, int(count), measure == '1')
+        root, count, measure, per_worker = argv[1:5]
+        child(root, int(count), measure == '1', int(per_worker))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('other', help='the other checkout (its root folder)')
     parser.add_argument('--python', default=DEFAULT_PYTHON)
     parser.add_argument('--count', type=int, default=200)
+    parser.add_argument('--connections-per-worker', type=int, default=1,
+                        help='more than 1: the multiplexing loop')
     args = parser.parse_args(argv)
-    print('instructions per connection (default serve path, one message), '
-          '%s; this tree %s, other %s' % (args.python, CHECKOUT, args.other))
-    other = per_connection(args.python, args.other, args.count)
-    this = per_connection(args.python, CHECKOUT, args.count)
+    per_worker = args.connections_per_worker
+    if 1 < per_worker < args.count:
+        parser.error('--connections-per-worker: at least --count (%d), or 1'
+                     % args.count)
+    print('instructions per connection (%s, one message), %s; this tree %s, '
+          'other %s' % ('default serve path' if per_worker == 1 else
+                        'multiplexing, %d per worker' % per_worker,
+                        args.python, CHECKOUT, args.other))
+    other = per_connection(args.python, args.other, args.count, per_worker)
+    this = per_connection(args.python, CHECKOUT, args.count, per_worker)
     print('%-12s %10s %10s %7s' % ('', 'other', 'this', 'ratio'))
     print('%-12s %10.0f %10.0f %7.3f' % ('connection', other, this,
                                          this / other))

@@ -311,8 +311,13 @@ class Multiplexer(object):
     def _start_tls(self, session):
         """Begin the handshake (implicit TLS, or the 220 of STARTTLS is
         sent)."""
-        session.sock = self._tls.wrap_for_handshake(session.sock,
-                                                    self.settings.tls_context)
+        try:
+            session.sock = self._tls.wrap_for_handshake(
+                session.sock, self.settings.tls_context)
+        except (IOError, OSError) as e:
+            log.info('%s:%s: TLS: %s', session.ip, session.port, e)
+            self._end(session, 'the TLS handshake failed', None)
+            return
         session.handshaking = True
         self._handshake(session)
 
