@@ -86,8 +86,7 @@ class Multiplexer(object):
         self.link = link
         self.sessions = {}      # fd -> _Session
         self.active = 0         # sessions that are not ending
-        self.full = False       # (marked busy on the board)
-        self.board_state = WorkerBoard.IDLE
+        self.board_state = WorkerBoard.IDLE     # (as marked on the board)
         self.waiter = new_waiter()
         self._nodelay_inherited = None
         # sessions with input at hand that the poller cannot see (decrypted
@@ -124,7 +123,7 @@ class Multiplexer(object):
                         now >= accept_paused_until:
                     accept_paused_until = None
                 # (the serial path accepts even when full, to answer 421)
-                accepting = (not self.full or link is None) and \
+                accepting = (not self.full() or link is None) and \
                     accept_paused_until is None
                 look_again_at = accept_paused_until
                 if accepting and self._leaves_it_to_an_empty_worker():
@@ -251,7 +250,7 @@ class Multiplexer(object):
         """Accept while connections wait and there is room (on the fork
         path one per wake-up); False after an error that says this process
         has no room (accept again later)."""
-        while not self.full or self.link is None:
+        while not self.full() or self.link is None:
             try:
                 connection, address = listen_socket.accept()
             except (IOError, OSError) as e:
@@ -479,11 +478,14 @@ class Multiplexer(object):
                       None if session.output or session.handshaking
                       else 'shutting_down')
 
+    def full(self):
+        """Does this loop hold ``capacity`` connections (and count as busy
+        on the board)?"""
+        return self.active >= self.capacity
+
     def _update_board(self):
-        active = self.active
-        self.full = active >= self.capacity
-        state = WorkerBoard.BUSY if self.full else \
-            WorkerBoard.SERVING if active else WorkerBoard.IDLE
+        state = WorkerBoard.BUSY if self.full() else \
+            WorkerBoard.SERVING if self.active else WorkerBoard.IDLE
         if state != self.board_state:
             self.board_state = state
             if self.link is not None:

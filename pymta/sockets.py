@@ -110,8 +110,7 @@ def turn_away(connection, hostname, enhanced=False, silently=False):
     ``enhanced``: the 421 with its enhanced status code; ``silently``:
     close without it (implicit TLS: the client expects a handshake, not
     text)."""
-    if not DONTWAIT:
-        connection.setblocking(False)
+    make_non_blocking(connection)
     if silently:
         close_connection(connection, False)
         return

@@ -15,10 +15,11 @@ class WorkerBoard(object):
     Each worker has a slot (``IDLE`` or ``BUSY``; ``FREE`` when no worker
     has it; a multiplexing worker is ``SERVING`` while it holds some
     connections and has room for more: it counts as idle, "available",
-    everywhere here, but it is not empty). A worker marks itself busy when it accepts a connection and
-    idle when the connection ends; only when that leaves fewer than
-    ``min_spare`` idle workers, and a slot is free (the parent may start
-    another worker), does it wake the parent (through its status pipe),
+    everywhere here, but it is not empty). A worker marks itself busy
+    when it accepts a connection and idle when the connection ends; only
+    when that leaves fewer than ``min_spare`` idle workers, and a slot is
+    free (the parent may start another worker), does it wake the parent
+    (through its status pipe),
     which then counts the idle workers and starts more. With every slot
     taken it wakes the parent only when it leaves no worker idle: the
     parent then answers new clients itself (``421 ... too busy``) while
@@ -51,7 +52,7 @@ class WorkerBoard(object):
             slots = self.slots
             slots[slot] = state
             states = slots[:]
-            idle = states.count(self.IDLE) + states.count(self.SERVING)
+            idle = self._available(states)
             if self.FREE in states:
                 return idle < self.min_spare
             # with every slot taken the parent may not start another worker:
@@ -87,8 +88,11 @@ class WorkerBoard(object):
     def idle_workers(self):
         """The workers that can take a connection (``IDLE`` or
         ``SERVING``)."""
-        states = self.slots[:]
-        return states.count(self.IDLE) + states.count(self.SERVING)
+        return self._available(self.slots[:])
+
+    @classmethod
+    def _available(cls, states):
+        return states.count(cls.IDLE) + states.count(cls.SERVING)
 
     def has_empty_worker(self):
         """Does a worker hold no connection (``IDLE``)?"""

@@ -38,6 +38,13 @@ from pymta.mail_stores import MaildirDeliverer, MboxDeliverer
 from pymta.policies import Delay, Drop, FaultPolicy, Greylisting, Reject, \
     Shutdown421, TempFail
 
+try:
+    from .programs import find_executable
+except (ImportError, ValueError):
+    # (tests/mta_server_process.py imports this module from its directory,
+    # not as part of the tests package)
+    from programs import find_executable
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_SCRIPT = os.path.join(HERE, 'mta_server_process.py')
@@ -568,14 +575,6 @@ class RawClient(object):
 
     def close(self):
         self.sock.close()
-
-
-def find_executable(name):
-    for directory in os.environ.get('PATH', '').split(os.pathsep):
-        path = os.path.join(directory, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
 
 
 def swaks_or_skip(test):

@@ -21,8 +21,9 @@ from pymta import policies
 from pymta.cli import UsageError, argument_parser, build_server, \
     parse_fault
 from pymta.mta import PythonMTA
-from .mta_support import TIMEOUT, ServerProgram, find_executable, \
-    swaks_or_skip, wait_for_exit
+from .mta_support import TIMEOUT, ServerProgram, swaks_or_skip, \
+    wait_for_exit
+from .programs import find_executable
 
 
 CLI_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)),

@@ -30,6 +30,8 @@ import tempfile
 import unittest
 import zipfile
 
+from .programs import find_executable
+
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                     os.pardir))
@@ -167,14 +169,6 @@ def run(command, **options):
                                stderr=subprocess.STDOUT, **options)
     output = process.communicate()[0].decode('utf-8', 'replace')
     return process.returncode, output
-
-
-def _find_program(name):
-    for directory in os.environ.get('PATH', '').split(os.pathsep):
-        path = os.path.join(directory, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
 
 
 def build_environment():
@@ -442,9 +436,7 @@ class BuildAndInstallTest(unittest.TestCase):
     def assert_serves_into_a_maildir(self, minor):
         """What a new user does: ``python -m pymta --maildir DIR`` from
         the installed wheel, a message with swaks, the message in DIR."""
-        # (this environment has no pymta of its own: tests/mta_support.py
-        # cannot be imported here)
-        swaks = _find_program('swaks')
+        swaks = find_executable('swaks')
         if swaks is None:
             self.fail('swaks is not installed (.ci/packages installs it)')
         maildir = os.path.join(self.workdir, 'maildir-%s' % minor)

@@ -17,8 +17,9 @@ from pymta.api import IMTAPolicy
 from pymta.authenticators import AcceptAnyAuthenticator
 from pymta.test_util import DummyAuthenticator
 from pymta.testing import SMTPTestServer
-from .mta_support import TIMEOUT, find_executable, \
-    skip_unless_fork_path_possible, subprocess_environment
+from .mta_support import TIMEOUT, skip_unless_fork_path_possible, \
+    subprocess_environment
+from .programs import find_executable
 
 
 #: in tox the installed pymta registers the plugin (entry point) and pytest
