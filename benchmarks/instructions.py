@@ -8,7 +8,9 @@ this tree against another checkout, repeatable on a busy machine.
 For each case (the greeting, EHLO, NOOP, MAIL, RCPT, DATA, a short message,
 RSET, an unknown command, QUIT) a child process prepares ``--count``
 connections up to that command, then, once garbage collection is off, feeds
-the command to each and takes the replies' octets. It runs twice under
+the command to each and takes the replies' octets. (The case ``session``,
+not among the default ones: ``--count`` whole connections, greeting to
+QUIT with one message, each started and fed in turn.) It runs twice under
 callgrind, with and without that last step; the difference divided by the
 count is one command's cost. ``PYTHONHASHSEED=0``: string hashes (and so
 dict and set work) are the same in every run. A checkout without
@@ -51,6 +53,10 @@ CASES = [
     ('unknown', ([_EHLO], b'FNORD\r\n')),
     ('QUIT', ([_EHLO], b'QUIT\r\n')),
 ]
+#: the case ``session``: a whole connection, greeting to QUIT, with one
+#: message (what smtp-source's L1 load sends)
+SESSION = [b'EHLO client.example.com\r\n', _MAIL, _RCPT, _DATA,
+           b'Subject: x\r\n\r\nhello\r\n.\r\n', b'QUIT\r\n']
 
 
 class _Sink(object):
@@ -102,6 +108,15 @@ def child(root, case, count, measure):
         for data in (_EHLO, _MAIL, _RCPT, _DATA, b'x\r\n.\r\n', b'NOOP\r\n',
                      b'RSET\r\n', b'FNORD\r\n', b'QUIT\r\n'):
             feed(connection, data)
+    if case == 'session':
+        gc.collect()
+        gc.disable()
+        if measure:
+            for _ in range(count):
+                connection = new()
+                for data in SESSION:
+                    feed(connection, data)
+        return
     before, command = dict(CASES)[case]
     connections = []
     if command is not None:
@@ -154,8 +169,8 @@ def main(argv=None):
     parser.add_argument('--count', type=int, default=1000)
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(',') if c]
-    if set(cases) - set(dict(CASES)):
-        parser.error('cases: ' + ', '.join(c for c, _ in CASES))
+    if set(cases) - set(dict(CASES)) - set(['session']):
+        parser.error('cases: session, ' + ', '.join(c for c, _ in CASES))
     print('instructions per command, %s; this tree %s, other %s'
           % (args.python, CHECKOUT, args.other))
     print('%-9s %10s %10s %7s' % ('case', 'other', 'this', 'ratio'))

@@ -200,53 +200,51 @@ class SMTPConnection(object):
         position, length = 0, len(data)
         while not dialogue.is_closed:
             reader = dialogue.reader
-            if reader is not COMMAND_LINE and reader is not AUTH_LINE:
-                if reader is MESSAGE_DATA:
-                    if position >= length:
-                        break
-                    position = self._read_message_data(data, position)
-                    if transcript is not None:
-                        self._transcribe_replies()
-                    continue
-                if reader is TLS_HANDSHAKE:
-                    # What the client sent in the clear after STARTTLS is
-                    # never read (RFC 3207; CVE-2011-0411).
-                    self.discarded_octets += length - position
+            if reader is COMMAND_LINE or reader is AUTH_LINE:
+                if position >= length:
                     break
+                end_of_line = data.find(b'\n', position)
+                if end_of_line < 0:
+                    self._keep_partial_line(data[position:])
+                    break
+                start, position = position, end_of_line + 1
+                if self._is_discarding_line:
+                    self._is_discarding_line = False
+                    self._line_too_long(self._discarded_line_octets +
+                                        position - start)
+                    continue
+                if data.endswith(b'\r', start, end_of_line):
+                    end_of_line -= 1
+                if end_of_line - start > MAX_COMMAND_LINE_OCTETS:
+                    self._line_too_long(position - start)   # (as sent)
+                    continue
+                line = data[start:end_of_line]
+                if transcript is not None:
+                    # (one test per line where there is no transcript)
+                    self._transcribe_line(line, reader)
+                elif reader is COMMAND_LINE:
+                    command, argument = _split_command(native_from_wire(line))
+                    dialogue.command(command, argument)
+                else:
+                    dialogue.auth_line(native_from_wire(line))
+            elif reader is MESSAGE_DATA:
+                if position >= length:
+                    break
+                position = self._read_message_data(data, position)
+                if transcript is not None:
+                    self._transcribe_replies()
+            elif reader is TLS_HANDSHAKE:
+                # What the client sent in the clear after STARTTLS is never
+                # read (RFC 3207; CVE-2011-0411).
+                self.discarded_octets += length - position
+                break
+            else:
                 # a BDAT chunk (one of 0 octets ends before any input)
                 position = self._read_chunk(data, position, reader)
                 if transcript is not None:
                     self._transcribe_replies()
                 if dialogue.reader is reader:
                     break       # the rest of the chunk is still to come
-                continue
-            if position >= length:
-                break
-            end_of_line = data.find(b'\n', position)
-            if end_of_line < 0:
-                self._keep_partial_line(data[position:])
-                break
-            line = data[position:end_of_line]
-            position = end_of_line + 1
-            if self._is_discarding_line:
-                self._is_discarding_line = False
-                self._line_too_long(self._discarded_line_octets + len(line) + 1)
-                continue
-            if line.endswith(b'\r'):
-                line = line[:-1]
-            if len(line) > MAX_COMMAND_LINE_OCTETS:
-                # (as sent: with the CR just removed, and the LF)
-                self._line_too_long(len(line) + 1 + (
-                    data[end_of_line - 1:end_of_line] == b'\r'))
-                continue
-            if transcript is not None:
-                # (one test per line where there is no transcript)
-                self._transcribe_line(line, reader)
-            elif reader is AUTH_LINE:
-                dialogue.auth_line(native_from_wire(line))
-            else:
-                command, argument = _split_command(native_from_wire(line))
-                dialogue.command(command, argument)
 
     def _keep_partial_line(self, octets):
         # +1: the CR of a CRLF may be all that is missing of the line end.

@@ -141,11 +141,12 @@ class StateMachine(object):
     # --- running it ------------------------------------------------------
     def _transition_for(self, action_name):
         actions = self._transitions.get(self._state)
-        if actions is None:
-            return None
-        for transition in actions.get(action_name, ()):
-            if transition.is_possible(self._flags):
-                return transition
+        if actions is not None:
+            for transition in actions.get(action_name, ()):
+                # (most transitions have no condition: no call for them)
+                if transition.condition_flag is None or \
+                        transition.is_possible(self._flags):
+                    return transition
         return None
 
     def can_execute(self, action_name):
@@ -154,7 +155,7 @@ class StateMachine(object):
 
     def execute(self, action_name):
         """Run the transition for ``action_name``: call its handler, apply its
-        operations, move to its target state."""
+        operations, move to its target state; return the new state."""
         transition = self._transition_for(action_name)
         if transition is None:
             raise StateMachineError('action %r is not allowed in state %r'
@@ -164,8 +165,10 @@ class StateMachine(object):
                                action_name)
         if transition.flags_to_clear:
             self._flags.difference_update(transition.flags_to_clear)
-        self._flags.update(transition.flags_to_set)
-        self._state = transition.to_state
+        if transition.flags_to_set:
+            self._flags.update(transition.flags_to_set)
+        self._state = state = transition.to_state
+        return state
 
     def state(self):
         """The current state, or None if the table does not know it."""

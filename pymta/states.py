@@ -186,8 +186,7 @@ class DialogueStateMachine(StateMachine):
 
     def move(self, step):
         """Take the transition for ``step``; the reader of the new state."""
-        self.execute(step)
-        return READERS.get(self._state, COMMAND_LINE)
+        return READERS.get(self.execute(step), COMMAND_LINE)
 
     def state(self):
         state = StateMachine.state(self)

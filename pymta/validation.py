@@ -13,7 +13,7 @@ from __future__ import absolute_import
 
 import re
 
-from pycerberus.api import Validator
+from pycerberus.api import BaseValidator, NoValueSet, Validator
 from pycerberus.errors import InvalidDataError
 from pycerberus.lib.form_data import is_result
 from pycerberus.schemas import PositionalArgumentsParsingSchema
@@ -36,6 +36,11 @@ _WHITESPACE = re.compile(r'\s+')
 # Python 2 compile a table of tens of megabytes.
 _INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
 _DIGITS = re.compile(r'^-?[0-9]+$')
+# An address every check of SMTPEmailValidator.validate accepts: a local
+# part of allowed characters, '@', a domain of dot-separated labels of
+# letters, digits and hyphens (the same two character sets as below).
+_PLAIN_ADDRESS = re.compile(
+    r'^[^\x00-\x20"(),:;<>@\[\\\]\x7f]+@[a-zA-Z0-9\-]+(?:\.[a-zA-Z0-9\-]+)*\Z')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
 _INVALID_DOMAIN_CHARACTER = re.compile(r'[^a-zA-Z0-9.\-]')
 # with SMTPUTF8 (RFC 6531) a domain may also hold characters above 127
@@ -96,40 +101,128 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         Returns None when anything is not that simple (an error, an extra
         argument, a form validator): the full ``Schema.process`` then runs
         and raises exactly the error it always did."""
-        if self.formvalidators():
+        fields_to_process = self._fields_to_process()
+        if fields_to_process is None:
             return None
         try:
             fields = self._map_arguments_to_named_fields(value, context or {})
         except InvalidDataError:
             return None
-        # The schema's own field validators: fieldvalidators() would copy
-        # them (an OrderedDict on Python 2) on every command. (_fields is
-        # pycerberus 0.7's; should a later release rename it, the copy.)
-        validators = getattr(self, '_fields', None)
-        if validators is None:
-            validators = self.fieldvalidators()
-        for key in fields:
-            if key not in validators:
-                return None     # more arguments than fields
+        if len(fields) > len(fields_to_process):
+            return None         # more arguments than fields
         # One copy for all fields, as Schema.process shares one context among
         # its field validators; a copy because a validator that raises leaves
         # its 'result' in the context, which must not reach the full path.
         field_context = dict(context) if context else {}
         result = {}
-        for key, validator in validators.items():
-            field_value = fields[key] if key in fields else \
-                validator.empty_value(field_context)
-            try:
-                processed = validator.process(field_value, field_context)
-            except InvalidDataError:
-                return None
-            if is_result(processed):
-                # a validator that reports errors instead of raising
-                if processed.contains_errors():
-                    return None
-                processed = processed.value
-            result[key] = processed
+        try:
+            for key, validator, is_plain in fields_to_process:
+                field_value = fields.get(key)
+                if is_plain:
+                    processed = _process_plainly(validator, field_value,
+                                                 field_context)
+                else:
+                    processed = validator.process(field_value, field_context)
+                    if is_result(processed):
+                        # a validator that reports errors instead of raising
+                        if processed.contains_errors():
+                            return None
+                        processed = processed.value
+                result[key] = processed
+        except InvalidDataError:
+            return None
         return result
+
+    # (key, validator, is_plain) for each field, built on first use and
+    # again after add(); None: a form validator, no fast path
+    _field_plan = False
+
+    def _fields_to_process(self):
+        plan = self._field_plan
+        if plan is False:
+            if self.formvalidators():
+                plan = None
+            else:
+                # (the schema's own field validators: fieldvalidators()
+                # copies them. _fields is pycerberus 0.7's; should a later
+                # release rename it, the copy.)
+                validators = getattr(self, '_fields', None)
+                if validators is None:
+                    validators = self.fieldvalidators()
+                plan = tuple((key, validator, _is_plain(validator))
+                             for key, validator in validators.items())
+            # (a cache of the configuration, the same in every thread:
+            # stored past pycerberus' guard against per-call state, as
+            # pycerberus stores its own)
+            self.__dict__['_field_plan'] = plan
+        return plan
+
+    def add(self, fieldname, validator):
+        super(SMTPCommandArgumentsSchema, self).add(fieldname, validator)
+        self.__dict__['_field_plan'] = False
+
+    def add_formvalidator(self, formvalidator):
+        super(SMTPCommandArgumentsSchema, self).add_formvalidator(
+            formvalidator)
+        self.__dict__['_field_plan'] = False
+
+
+class _EmptyAndRequired(InvalidDataError):
+    """(internal) A required field is missing: the full path says so."""
+
+    def __init__(self):
+        InvalidDataError.__init__(self, 'empty', None)
+
+
+# What pycerberus' Validator.process does with its result containers; a
+# validator that overrides one of them is processed by its own process().
+_RESULT_HANDLING = ('process', 'build_context', 'get_result', 'new_result',
+                    'handle_empty_input', 'handle_validator_result',
+                    '_restore_old_result_in_context')
+
+
+def _first_definer(cls, name):
+    """The class of ``cls``'s MRO whose own attribute ``name`` is."""
+    return _first_definer_among(cls.__mro__, name)
+
+
+def _first_definer_among(classes, name):
+    for klass in classes:
+        if name in klass.__dict__:
+            return klass
+    return None
+
+
+def _is_plain(validator):
+    """Does ``validator`` raise on invalid input and process a value as
+    pycerberus' ``Validator.process`` does (strip, empty check, convert,
+    validate)? Then ``_process_plainly`` gives the same result."""
+    if getattr(validator, '_exception_if_invalid', None) is not True:
+        return False
+    cls = type(validator)
+    if [name for name in _RESULT_HANDLING
+            if _first_definer(cls, name) is not Validator]:
+        return False
+    # (Validator.process calls BaseValidator.process, which returns the
+    # value: nothing between them may define another)
+    mro = cls.__mro__
+    return _first_definer_among(mro[mro.index(Validator) + 1:],
+                                'process') is BaseValidator
+
+
+def _process_plainly(validator, value, context):
+    """``validator.process(value, context)`` for a plain validator
+    (``_is_plain``), without the result containers its process() builds
+    and drops for each value. Raises ``InvalidDataError`` as it does."""
+    if validator._strip_input and value is not None:
+        value = value.strip()
+    if validator.is_empty(value, context) == True:  # noqa: E712 (as pycerberus)
+        if validator.is_required():
+            raise _EmptyAndRequired()
+        return validator.empty_value(context)
+    converted = validator.convert(value, context)
+    validator.validate(converted, context)
+    return converted
 
 
 def _single_error(error):
@@ -159,6 +252,20 @@ class SMTPEmailValidator(EmailAddressValidator):
         self._allow_postmaster = allow_postmaster
         kwargs.setdefault('strip', True)
         super(SMTPEmailValidator, self).__init__(**kwargs)
+        # Are this class's checks all there are (no length limits, no check
+        # a subclass replaced)? Then an address that _PLAIN_ADDRESS matches
+        # passes them all, and validate() need not run them one by one (it
+        # does to name the error). (Set past pycerberus' guard against
+        # per-call state: this is configuration.)
+        cls = type(self)
+        self.__dict__['_plain_checks'] = \
+            self._min_length is NoValueSet and \
+            self._max_length is NoValueSet and \
+            _first_definer(cls, '_validate_domain_name') is \
+            SMTPEmailValidator and \
+            _first_definer(cls, '_validate_localpart') is \
+            SMTPEmailValidator and \
+            _first_definer(cls, '_validate_domain') is EmailAddressValidator
 
     def messages(self):
         return {
@@ -178,6 +285,9 @@ class SMTPEmailValidator(EmailAddressValidator):
         return value
 
     def validate(self, emailaddress, context):
+        if self._plain_checks and \
+                _PLAIN_ADDRESS.match(emailaddress) is not None:
+            return      # (every check below would pass)
         if emailaddress == '':
             if not self._allow_null_path:
                 self.raise_error('null_path_not_allowed', emailaddress, context)
@@ -249,14 +359,6 @@ class _SizeValidator(IntegerValidator):
 
     def is_empty(self, value, context):
         return value is None
-
-    def process(self, value, context=None):
-        if value is None and not self.is_required():
-            # No SIZE sent (most MAIL FROMs): what Validator.process returns
-            # for an empty optional value, without building its result
-            # containers.
-            return self.empty_value(context)
-        return super(_SizeValidator, self).process(value, context)
 
     def convert(self, value, context):
         if _DIGITS.match(value) is None:

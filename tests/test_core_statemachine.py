@@ -40,9 +40,9 @@ class StateMachineBasicsTest(unittest.TestCase):
     def test_execute_moves_to_target_state(self):
         self.sm.add('new', 'greeted', 'GREET')
         self.sm.add('greeted', 'finished', 'QUIT')
-        self.sm.execute('GREET')
+        self.assertEqual('greeted', self.sm.execute('GREET'))
         self.assertEqual('greeted', self.sm.state())
-        self.sm.execute('QUIT')
+        self.assertEqual('finished', self.sm.execute('QUIT'))
         self.assertEqual('finished', self.sm.state())
 
     def test_self_transition(self):

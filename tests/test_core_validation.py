@@ -2,9 +2,10 @@
 """SPEC section 4a: the pycerberus schemas of pymta.validation."""
 from __future__ import absolute_import, print_function
 
+import random
 import unittest
 
-from pycerberus.api import Validator
+from pycerberus.api import BaseValidator, Validator
 from pycerberus.errors import InvalidDataError
 from pycerberus.schemas import PositionalArgumentsParsingSchema
 from pycerberus.validators import StringValidator
@@ -415,3 +416,183 @@ class ShortcutsKeepPycerberusResultsTest(ValidationTestCase):
         for value in ('<a@example.com>', '<a@example.com> SIZE=10'):
             result = MailFromSchema().process(value, context=esmtp())
             self.assertEqual(dict, type(result))
+
+
+class PlainPathsAgreeWithPycerberusTest(ValidationTestCase):
+    """The fast path runs a plain field validator's steps itself
+    (``_process_plainly``: strip, empty check, convert, validate, without
+    pycerberus' result containers), and ``SMTPEmailValidator`` accepts an
+    ordinary address with one regular expression (``_PLAIN_ADDRESS``)
+    before its checks one by one. Each must give exactly what pycerberus'
+    own ``Validator.process`` and the checks one by one give, for any
+    input."""
+
+    # the characters that matter to the checks, and some that do not
+    ALPHABET = u'ab.-_@<>[]" \t\n:\\\x00\x7f\xe9\u20ac+=/' + u'0123'
+    # (what an ordinary address part may meet at its edges)
+    EDGES = u'_.-@ \x7f\xe9"<'
+
+    def schemas(self):
+        from pymta.validation import mail_from_schema, rcpt_to_schema
+        every = frozenset(['8BITMIME', 'SMTPUTF8', 'DSN'])
+        return [HeloSchema(), MailFromSchema(), RcptToSchema(),
+                mail_from_schema(every), rcpt_to_schema(every),
+                AuthPlainSchema(), AuthLoginSchema()]
+
+    def outcome(self, process, *args):
+        try:
+            return 'ok', process(*args)
+        except InvalidDataError as e:
+            return 'error', e.msg()
+
+    def check_validators(self, value):
+        from pymta.validation import _is_plain, _process_plainly
+        checked = 0
+        for schema in self.schemas():
+            for key, validator in schema.fieldvalidators().items():
+                if not _is_plain(validator):
+                    continue
+                for context in (esmtp(), {'esmtp': True, 'smtputf8': True}):
+                    full = self.outcome(validator.process, value, dict(context))
+                    plain = self.outcome(_process_plainly, validator, value,
+                                         dict(context))
+                    if plain[0] == 'error':
+                        # (the full path names the error; the plain path
+                        # only says there is one)
+                        self.assertEqual('error', full[0], (key, value))
+                    else:
+                        self.assertEqual(full, plain, (key, value))
+                    checked += 1
+        return checked
+
+    def check_address(self, address):
+        class OneByOne(SMTPEmailValidator):
+            def _validate_localpart(self, *args):
+                return SMTPEmailValidator._validate_localpart(self, *args)
+        for options in ({}, {'allow_null_path': True},
+                        {'allow_postmaster': True}, {'strip': False}):
+            one_by_one = OneByOne(**options)
+            self.assertFalse(one_by_one._plain_checks)
+            shortcut = SMTPEmailValidator(**options)
+            self.assertTrue(shortcut._plain_checks)
+            for context in (esmtp(), {'esmtp': True, 'smtputf8': True}):
+                self.assertEqual(
+                    self.outcome(one_by_one.process, address, dict(context)),
+                    self.outcome(shortcut.process, address, dict(context)),
+                    repr(address))
+
+    def test_the_validators_that_pymta_declares_are_plain(self):
+        from pymta.validation import _is_plain
+        plain = set(type(validator).__name__ for schema in self.schemas()
+                    for validator in schema.fieldvalidators().values()
+                    if _is_plain(validator))
+        self.assertTrue(set(['StringValidator', 'SMTPEmailValidator',
+                             '_SizeValidator', '_ChoiceValidator',
+                             '_XtextValidator', '_NotifyValidator',
+                             '_KeywordValidator', 'Base64TextValidator',
+                             '_AuthPlainCredentialsValidator']) <= plain,
+                        plain)
+
+    def test_validators_that_handle_results_themselves_are_not_plain(self):
+        from pymta.validation import _is_plain
+
+        class OwnProcess(StringValidator):
+            def process(self, value, context=None):
+                return 'mine'
+
+        class OwnResultHandling(StringValidator):
+            def handle_validator_result(self, *args, **kwargs):
+                return 'mine'
+
+        class BetweenValidatorAndBase(BaseValidator):
+            # (Validator.process calls it instead of BaseValidator's)
+            def process(self, value, context=None):
+                return 'mine'
+
+        class MixinAfterValidator(StringValidator, BetweenValidatorAndBase):
+            pass
+        self.assertTrue(_is_plain(StringValidator()))
+        self.assertFalse(_is_plain(StringValidator(exception_if_invalid=False)))
+        self.assertFalse(_is_plain(OwnProcess()))
+        self.assertFalse(_is_plain(OwnResultHandling()))
+        self.assertFalse(_is_plain(MixinAfterValidator()))
+        self.assertEqual('mine', MixinAfterValidator().process('x', {}))
+
+    def test_a_validator_that_is_not_plain_runs_its_own_process(self):
+        class Shouting(StringValidator):
+            def process(self, value, context=None):
+                return value.upper()
+        schema = HeloSchema()
+        schema.set_internal_state_freeze(False)
+        schema.add('helo', Shouting())
+        schema.set_internal_state_freeze(True)
+        self.assertEqual({'helo': 'FOO'}, schema._process_valid_fields(
+            'foo', esmtp()))
+
+    def test_length_limits_and_replaced_checks_turn_the_shortcut_off(self):
+        self.assertFalse(SMTPEmailValidator(max_length=10)._plain_checks)
+        self.assertFalse(SMTPEmailValidator(min_length=3)._plain_checks)
+
+        class NoExampleCom(SMTPEmailValidator):
+            def _validate_domain_name(self, domain, context):
+                if domain == 'example.com':
+                    self.raise_error('single_at', domain, context)
+                SMTPEmailValidator._validate_domain_name(self, domain,
+                                                         context)
+        self.assertFalse(NoExampleCom()._plain_checks)
+        self.assertRaises(InvalidDataError, NoExampleCom().process,
+                          'a@example.com', esmtp())
+        self.assertRaises(InvalidDataError,
+                          SMTPEmailValidator(max_length=10).process,
+                          'abcdef@example.com', esmtp())
+
+    def test_addresses_at_the_edges(self):
+        for address in (u'a@b.c', u'a@b.c\n', u'a\n@b.c', u'a@b..c',
+                        u'a@.b', u'a@b.', u'@b.c', u'a@', u'a@@b',
+                        u'"a"@b.c', u'a b@c', u'a@b_c', u'\xe9@b.c',
+                        u'a@\xe9.c', u'a@[1.2.3.4]', u'postmaster',
+                        u'<a@b.c>', u'', u'a@b-.c', u'a\x7f@b.c',
+                        u'a@b.c ', u'a@B-1.c0'):
+            self.check_address(text_for_validation(address))
+            self.check_validators(text_for_validation(address))
+        self.assertTrue(self.check_validators(None) > 10)
+
+    @classmethod
+    def random_value(cls, rng):
+        """Text of the alphabet, or mostly so an address: a local part,
+        '@', labels; each piece mostly ordinary characters."""
+        def piece(ordinary):
+            return u''.join(rng.choice(ordinary if rng.random() < 0.85 else
+                                       cls.EDGES)
+                            for _ in range(rng.randint(0, 4)))
+        if rng.random() < 0.3:
+            return u''.join(rng.choice(cls.ALPHABET)
+                            for _ in range(rng.randint(0, 12)))
+        labels = [piece(u'ab-1') for _ in range(rng.randint(1, 3))]
+        return piece(u'ab.+') + u'@' + u'.'.join(labels) + \
+            rng.choice([u'', u'', u'\n', u' ', u'>'])
+
+    def test_seeded_random_values(self):
+        rng = random.Random(2026)
+        for _ in range(300):
+            value = self.random_value(rng)
+            self.check_address(text_for_validation(value))
+            self.check_validators(text_for_validation(value))
+
+    try:
+        from hypothesis import given, settings, strategies
+    except ImportError:
+        def test_hypothesis_values(self):
+            self.skipTest('hypothesis is not installed (the seeded random '
+                          'test still runs)')
+    else:
+        @settings(max_examples=200, deadline=None, database=None)
+        @given(strategies.one_of(
+            strategies.text(alphabet=ALPHABET, max_size=16),
+            strategies.integers(0, 2 ** 32).map(
+                lambda seed: PlainPathsAgreeWithPycerberusTest.random_value(
+                    random.Random(seed)))))
+        def test_hypothesis_values(self, value):
+            self.check_address(text_for_validation(value))
+            self.check_validators(text_for_validation(value))
+        del given, settings, strategies
