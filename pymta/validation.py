@@ -101,13 +101,23 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         Returns None when anything is not that simple (an error, an extra
         argument, a form validator): the full ``Schema.process`` then runs
         and raises exactly the error it always did."""
-        fields_to_process = self._fields_to_process()
-        if fields_to_process is None:
+        plan = self._fields_to_process()
+        if plan is None:
             return None
-        try:
-            fields = self._map_arguments_to_named_fields(value, context or {})
-        except InvalidDataError:
-            return None
+        fields_to_process, maps_plainly = plan
+        token = value.strip()
+        order = self._parameter_order
+        if maps_plainly and token and order and \
+                _WHITESPACE.search(token) is None:
+            # One argument (most commands): what the mapping gives for it
+            # (the parameters it does not name are missing: None below).
+            fields = {order[0]: token}
+        else:
+            try:
+                fields = self._map_arguments_to_named_fields(value,
+                                                             context or {})
+            except InvalidDataError:
+                return None
         if len(fields) > len(fields_to_process):
             return None         # more arguments than fields
         # One copy for all fields, as Schema.process shares one context among
@@ -133,8 +143,9 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
             return None
         return result
 
-    # (key, validator, is_plain) for each field, built on first use and
-    # again after add(); None: a form validator, no fast path
+    # ((key, validator, is_plain) for each field, whether one argument
+    # maps to the first parameter as pycerberus' mapping does it), built on
+    # first use and again after add(); None: a form validator, no fast path
     _field_plan = False
 
     def _fields_to_process(self):
@@ -149,8 +160,9 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
                 validators = getattr(self, '_fields', None)
                 if validators is None:
                     validators = self.fieldvalidators()
-                plan = tuple((key, validator, _is_plain(validator))
-                             for key, validator in validators.items())
+                plan = (tuple((key, validator, _is_plain(validator))
+                              for key, validator in validators.items()),
+                        _maps_plainly(type(self)))
             # (a cache of the configuration, the same in every thread:
             # stored past pycerberus' guard against per-call state, as
             # pycerberus stores its own)
@@ -191,6 +203,21 @@ def _first_definer_among(classes, name):
         if name in klass.__dict__:
             return klass
     return None
+
+
+def _maps_plainly(schema_class):
+    """Does ``schema_class`` map arguments to fields as pycerberus'
+    ``PositionalArgumentsParsingSchema`` does, split as pymta splits
+    (whitespace), so that one argument goes to the first parameter?"""
+    return (
+        _first_definer(schema_class, '_map_arguments_to_named_fields') is
+        PositionalArgumentsParsingSchema and
+        _first_definer(schema_class, '_parameter_names') is
+        PositionalArgumentsParsingSchema and
+        _first_definer(schema_class, 'split_parameters') in
+        (SMTPCommandArgumentsSchema, _ParametersMixin) and
+        _first_definer(schema_class, 'aggregate_values') in
+        (PositionalArgumentsParsingSchema, _ParametersMixin))
 
 
 def _is_plain(validator):

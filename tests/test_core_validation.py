@@ -11,7 +11,7 @@ from pycerberus.schemas import PositionalArgumentsParsingSchema
 from pycerberus.validators import StringValidator
 
 from pymta.compat import text_for_validation
-from pymta.validation import (AuthLoginSchema, AuthPlainSchema, HeloSchema,
+from pymta.validation import (AuthLoginSchema, AuthPlainSchema, BdatSchema, HeloSchema,
     MailFromSchema, RcptToSchema, SMTPCommandArgumentsSchema, SMTPEmailValidator)
 from .core_support import b64
 
@@ -327,6 +327,7 @@ class FastPathAgreesWithSchemaProcessTest(ValidationTestCase):
                        '<a@[127.0.0.1]>'],
         AuthPlainSchema: [b64('\0user\0pass'), b64('id\0user\0 pass ')],
         AuthLoginSchema: ['', b64('user')],
+        BdatSchema: ['10', ' 10 ', '10 LAST', '0 last'],
     }
     invalid = {
         SMTPCommandArgumentsSchema: ['x', 'x y'],
@@ -337,6 +338,7 @@ class FastPathAgreesWithSchemaProcessTest(ValidationTestCase):
         RcptToSchema: ['', '<a@b.com> <c@d.com>', 'foo@example..com'],
         AuthPlainSchema: [b64('user'), '!!!', '', b64('\0u\0p') + ' x'],
         AuthLoginSchema: ['!!!', b64('a') + ' ' + b64('b')],
+        BdatSchema: ['', 'x', '-1', '10 FIRST', '10 LAST x'],
     }
 
     def test_shortcut_gives_what_the_full_schema_gives(self):
@@ -365,6 +367,21 @@ class FastPathAgreesWithSchemaProcessTest(ValidationTestCase):
                     value, esmtp()), (schema_class, value))
                 self.assertRaises(InvalidDataError, schema._process_with_schema,
                                   value, esmtp())
+
+    def test_a_schema_that_splits_otherwise_maps_its_own_way(self):
+        class CommaSeparated(HeloSchema):
+            def split_parameters(self, value, context):
+                return value.split(',')
+
+        class Swapped(RcptToSchema):
+            def _map_arguments_to_named_fields(self, value, context):
+                return {'email': value.strip()[::-1]}
+        for schema, value, expected in (
+                (CommaSeparated(), 'foo,bar', None),
+                (CommaSeparated(), 'foo', {'helo': 'foo'}),
+                (Swapped(), '>moc.elpmaxe@a<', {'email': 'a@example.com'})):
+            self.assertEqual(expected,
+                             schema._process_valid_fields(value, esmtp()))
 
     def test_added_field_validators_run_in_the_shortcut(self):
         schema = MailFromSchema()
