@@ -37,8 +37,9 @@ _WHITESPACE = re.compile(r'\s+')
 _INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
 _DIGITS = re.compile(r'^-?[0-9]+$')
 # An address every check of SMTPEmailValidator.validate accepts: a local
-# part of allowed characters, '@', a domain of dot-separated labels of
-# letters, digits and hyphens (the same two character sets as below).
+# part of the characters _INVALID_LOCALPART_CHARACTER allows, '@', a domain
+# of dot-separated labels of what _INVALID_DOMAIN_CHARACTER allows but the
+# dot.
 _PLAIN_ADDRESS = re.compile(
     r'^[^\x00-\x20"(),:;<>@\[\\\]\x7f]+@[a-zA-Z0-9\-]+(?:\.[a-zA-Z0-9\-]+)*\Z')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
@@ -227,8 +228,8 @@ def _is_plain(validator):
     if getattr(validator, '_exception_if_invalid', None) is not True:
         return False
     cls = type(validator)
-    if [name for name in _RESULT_HANDLING
-            if _first_definer(cls, name) is not Validator]:
+    if any(_first_definer(cls, name) is not Validator
+           for name in _RESULT_HANDLING):
         return False
     # (Validator.process calls BaseValidator.process, which returns the
     # value: nothing between them may define another)
