@@ -241,7 +241,9 @@ def _is_plain(validator):
 def _process_plainly(validator, value, context):
     """``validator.process(value, context)`` for a plain validator
     (``_is_plain``), without the result containers its process() builds
-    and drops for each value. Raises ``InvalidDataError`` as it does."""
+    and drops for each value: the steps of pycerberus 0.7's
+    ``Validator.process`` (tests/test_core_validation.py compares the
+    two). Raises ``InvalidDataError`` where it does."""
     if validator._strip_input and value is not None:
         value = value.strip()
     if validator.is_empty(value, context) == True:  # noqa: E712 (as pycerberus)
