@@ -74,8 +74,12 @@ if PY2:
 
     def natives_from_validation(values):
         """A dict of ``values`` with each item made native."""
-        return dict((key, native_from_validation(item))
-                    for key, item in values.items())
+        natives = {}
+        for key, item in values.items():
+            # (only text needs it: most items are not, or are None)
+            natives[key] = native_from_validation(item) \
+                if isinstance(item, unicode) else item
+        return natives
 
     # The octet sequences Python 3's strict UTF-8 decoder accepts as one
     # character (Unicode's table of well-formed UTF-8), over latin-1 text.
