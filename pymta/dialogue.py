@@ -252,11 +252,12 @@ class Dialogue(object):
         if self.is_closed:
             return
         name = smtp_command.upper()
-        if name not in COMMANDS:
+        command = COMMANDS.get(name)
+        if command is None:
             # Only other spacing ('mail  from', ' NOOP') needs normalising;
             # a name that is known already is normalised.
             name = ' '.join(name.split())
-        command = COMMANDS.get(name)
+            command = COMMANDS.get(name)
         if command is None or name in self._commands_off:
             self._reply_to_unknown_command(smtp_command, name)
             return
