@@ -34,16 +34,17 @@ _WHITESPACE = re.compile(r'\s+')
 # RFC 5321 atext plus the dot; any octet above 127 is fine (SMTPUTF8). Listing
 # what is NOT allowed keeps the pattern small: a range up to U+10FFFF makes
 # Python 2 compile a table of tens of megabytes.
-_INVALID_LOCALPART_CHARACTER = re.compile(r'([\x00-\x20"(),:;<>@\[\\\]\x7f])')
+_NOT_IN_LOCALPART = r'\x00-\x20"(),:;<>@\[\\\]\x7f'
+_INVALID_LOCALPART_CHARACTER = re.compile(r'([%s])' % _NOT_IN_LOCALPART)
 _DIGITS = re.compile(r'^-?[0-9]+$')
-# An address every check of SMTPEmailValidator.validate accepts: a local
-# part of the characters _INVALID_LOCALPART_CHARACTER allows, '@', a domain
-# of dot-separated labels of what _INVALID_DOMAIN_CHARACTER allows but the
-# dot.
-_PLAIN_ADDRESS = re.compile(
-    r'^[^\x00-\x20"(),:;<>@\[\\\]\x7f]+@[a-zA-Z0-9\-]+(?:\.[a-zA-Z0-9\-]+)*\Z')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
-_INVALID_DOMAIN_CHARACTER = re.compile(r'[^a-zA-Z0-9.\-]')
+# (in a domain label: the dot separates the labels)
+_IN_DOMAIN_LABEL = r'a-zA-Z0-9\-'
+_INVALID_DOMAIN_CHARACTER = re.compile(r'[^%s.]' % _IN_DOMAIN_LABEL)
+# An address every check of SMTPEmailValidator.validate accepts: a local
+# part of allowed characters, '@', a domain of dot-separated labels.
+_PLAIN_ADDRESS = re.compile(r'^[^%s]+@[%s]+(?:\.[%s]+)*\Z' % (
+    _NOT_IN_LOCALPART, _IN_DOMAIN_LABEL, _IN_DOMAIN_LABEL))
 # with SMTPUTF8 (RFC 6531) a domain may also hold characters above 127
 _INVALID_UTF8_DOMAIN_CHARACTER = re.compile(r'[\x00-\x2c/:-@\[-`{-\x7f]')
 
@@ -102,10 +103,12 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
         Returns None when anything is not that simple (an error, an extra
         argument, a form validator): the full ``Schema.process`` then runs
         and raises exactly the error it always did."""
-        plan = self._fields_to_process()
+        plan = self._field_plan
+        if plan is False:
+            plan = self._plan_fields()
         if plan is None:
             return None
-        fields_to_process, maps_plainly = plan
+        fields_to_process, field_names, maps_plainly = plan
         token = value.strip()
         order = self._parameter_order
         if maps_plainly and token and order and \
@@ -119,8 +122,9 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
                                                              context or {})
             except InvalidDataError:
                 return None
-        if len(fields) > len(fields_to_process):
-            return None         # more arguments than fields
+        for key in fields:
+            if key not in field_names:
+                return None     # more arguments than fields ('_extra')
         # One copy for all fields, as Schema.process shares one context among
         # its field validators; a copy because a validator that raises leaves
         # its 'result' in the context, which must not reach the full path.
@@ -144,30 +148,28 @@ class SMTPCommandArgumentsSchema(PositionalArgumentsParsingSchema):
             return None
         return result
 
-    # ((key, validator, is_plain) for each field, whether one argument
-    # maps to the first parameter as pycerberus' mapping does it), built on
-    # first use and again after add(); None: a form validator, no fast path
+    # ((key, validator, is_plain) for each field, the field names, whether
+    # one argument maps to the first parameter as pycerberus' mapping does
+    # it), built on first use and again after add(); None: a form
+    # validator, no fast path
     _field_plan = False
 
-    def _fields_to_process(self):
-        plan = self._field_plan
-        if plan is False:
-            if self.formvalidators():
-                plan = None
-            else:
-                # (the schema's own field validators: fieldvalidators()
-                # copies them. _fields is pycerberus 0.7's; should a later
-                # release rename it, the copy.)
-                validators = getattr(self, '_fields', None)
-                if validators is None:
-                    validators = self.fieldvalidators()
-                plan = (tuple((key, validator, _is_plain(validator))
-                              for key, validator in validators.items()),
-                        _maps_plainly(type(self)))
-            # (a cache of the configuration, the same in every thread:
-            # stored past pycerberus' guard against per-call state, as
-            # pycerberus stores its own)
-            self.__dict__['_field_plan'] = plan
+    def _plan_fields(self):
+        plan = None
+        if not self.formvalidators():
+            # (the schema's own field validators: fieldvalidators() copies
+            # them. _fields is pycerberus 0.7's; should a later release
+            # rename it, the copy.)
+            validators = getattr(self, '_fields', None)
+            if validators is None:
+                validators = self.fieldvalidators()
+            plan = (tuple((key, validator, _is_plain(validator))
+                          for key, validator in validators.items()),
+                    frozenset(validators), _maps_plainly(type(self)))
+        # (a cache of the configuration, the same in every thread: stored
+        # past pycerberus' guard against per-call state, as pycerberus
+        # stores its own)
+        self.__dict__['_field_plan'] = plan
         return plan
 
     def add(self, fieldname, validator):

@@ -368,6 +368,21 @@ class FastPathAgreesWithSchemaProcessTest(ValidationTestCase):
                 self.assertRaises(InvalidDataError, schema._process_with_schema,
                                   value, esmtp())
 
+    def test_an_argument_beyond_the_parameters_takes_the_full_path(self):
+        # (more fields than positional parameters: the extra argument is
+        # no field, whatever the number of fields)
+        class OneParameterTwoFields(SMTPCommandArgumentsSchema):
+            first = StringValidator(required=False)
+            second = StringValidator(required=False)
+            parameter_order = ('first',)
+        schema = OneParameterTwoFields()
+        self.assertEqual(None, schema._process_valid_fields('x y', esmtp()))
+        self.assert_invalid(schema, 'x y',
+                            "Syntactically invalid argument(s) 'y'",
+                            context=esmtp())
+        self.assertEqual({'first': 'x', 'second': None},
+                         schema.process('x', context=esmtp()))
+
     def test_a_schema_that_splits_otherwise_maps_its_own_way(self):
         class CommaSeparated(HeloSchema):
             def split_parameters(self, value, context):
