@@ -36,7 +36,8 @@ loop, divided by the count, is one connection's cost.
 connections one after another and sends each command only once the reply
 to the one before is in (as smtp-source does): the loop then waits and
 wakes once per command, which is what a connection costs a server whose
-clients do not pipeline.
+clients do not pipeline; with ``PythonMTA``'s default time limits (command
+timeout, DATA and session time limits), which the loop keeps per command.
 
 Needs ``valgrind``
 and a Python with six and pycerberus (default: the 3.11 venv of
@@ -126,8 +127,13 @@ def child(root, count, measure, connections_per_worker=1, lockstep=False):
     options = {}
     if connections_per_worker > 1:
         options['connections_per_worker'] = connections_per_worker
+    limits = {}
+    if lockstep:
+        limits = dict(command_timeout=300.0, max_data_seconds=600.0,
+                      max_session_seconds=1800.0)
     worker = WorkerProcess(listen_socket, deliverer,
-                           settings=ConnectionSettings(hostname='localhost'),
+                           settings=ConnectionSettings(hostname='localhost',
+                                                       **limits),
                            spin_seconds=0, **options)
     worker.build()
 
