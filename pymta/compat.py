@@ -135,6 +135,40 @@ else:
         return value[index]
 
 
+def connection_accepter(listen_socket):
+    """A function that does what ``listen_socket.accept()`` does (returns
+    ``(connection, address)``). On Python 3, for a ``socket.socket`` whose
+    class keeps the stdlib's ``accept``, without the two enum conversions
+    (of the family and the type) that ``accept`` makes for every
+    connection; otherwise (an ``ssl.SSLSocket``, a test's stand-in) it is
+    ``listen_socket.accept``."""
+    import socket
+    if PY2 or not isinstance(listen_socket, socket.socket) or \
+            type(listen_socket).accept is not socket.socket.accept:
+        return listen_socket.accept
+    import os
+    new_socket = socket.socket
+    default_timeout = socket.getdefaulttimeout
+    accept_fd = listen_socket._accept
+    family, kind = int(listen_socket.family), int(listen_socket.type)
+    proto = listen_socket.proto
+
+    def accept():
+        fd, address = accept_fd()
+        try:
+            connection = new_socket(family, kind, proto, fileno=fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        # (as socket.accept: without a default timeout, a connection
+        # accepted on a socket with a timeout is made blocking, where it
+        # may have inherited the non-blocking mode)
+        if default_timeout() is None and listen_socket.gettimeout():
+            connection.setblocking(True)
+        return connection, address
+    return accept
+
+
 def email_from_octets(octets):
     """An ``email.message.Message`` parsed from a message's ``octets``:
     Python 3 parses with ``email.policy.default`` (an ``EmailMessage``),

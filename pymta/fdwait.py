@@ -114,19 +114,23 @@ class FdWaiter(object):
         self._poller = None
 
 
+_EPOLL_IN = getattr(select, 'EPOLLIN', 1)
+_EPOLL_OUT = getattr(select, 'EPOLLOUT', 4)
+# (as with poll: a hang-up or error counts as ready)
+_EPOLL_TROUBLE = getattr(select, 'EPOLLHUP', 16) | \
+    getattr(select, 'EPOLLERR', 8)
+
+
 class EpollWaiter(object):
     """An ``FdWaiter`` on ``select.epoll`` (Linux), for a loop over many
     fds: each wait costs what is ready, not what is watched."""
-
-    _IN, _OUT = getattr(select, 'EPOLLIN', 1), getattr(select, 'EPOLLOUT', 4)
-    _TROUBLE = getattr(select, 'EPOLLHUP', 16) | getattr(select, 'EPOLLERR', 8)
 
     def __init__(self):
         self._epoll = select.epoll()
         self._masks = {}
 
     def watch(self, fd, read=True, write=False):
-        mask = (self._IN if read else 0) | (self._OUT if write else 0)
+        mask = (_EPOLL_IN if read else 0) | (_EPOLL_OUT if write else 0)
         old = self._masks.get(fd)
         if not mask:
             if old is not None:
@@ -142,29 +146,33 @@ class EpollWaiter(object):
         self._masks[fd] = mask
 
     def wait(self, timeout=None):
-        """As ``FdWaiter.wait``."""
-        deadline = None if timeout is None else _now() + timeout
-        while True:
-            remaining = -1
-            if deadline is not None:
-                # (+1 ms: Python 2 rounds down, and a wait must not end
-                # before its time)
-                remaining = max(0.0, deadline - _now()) + 0.001
-            try:
-                events = self._epoll.poll(remaining)
-                break
-            except (IOError, OSError) as e:
-                if _errno_of(e) != errno.EINTR:
-                    raise
-        masks = self._masks
-        ready_in = self._IN | self._TROUBLE
-        ready_out = self._OUT | self._TROUBLE
+        """As ``FdWaiter.wait``, except that a wait a signal interrupts
+        (Python 2; Python 3 resumes it) returns nothing ready: the
+        multiplexer's loop, which waits again for the time left, is the
+        only user."""
+        try:
+            # (+1 ms: Python 2 rounds down, and a wait must not end before
+            # its time)
+            events = self._epoll.poll(-1 if timeout is None
+                                      else timeout + 0.001)
+        except (IOError, OSError) as e:
+            if _errno_of(e) != errno.EINTR:
+                raise
+            return [], []
         readable, writable = [], []
         for fd, event in events:
-            wanted = masks.get(fd, 0)
-            if (wanted & self._IN) and (event & ready_in):
+            if event & _EPOLL_TROUBLE:
+                # (reported whatever the fd is watched for: ready for that)
+                wanted = self._masks.get(fd, 0)
+                if wanted & _EPOLL_IN:
+                    readable.append(fd)
+                if wanted & _EPOLL_OUT:
+                    writable.append(fd)
+                continue
+            # (epoll reports no other event than those watched for)
+            if event & _EPOLL_IN:
                 readable.append(fd)
-            if (wanted & self._OUT) and (event & ready_out):
+            if event & _EPOLL_OUT:
                 writable.append(fd)
         return readable, writable
 

@@ -26,6 +26,7 @@ import heapq
 import itertools
 import logging
 
+from .compat import connection_accepter
 from .fdwait import _errno_of, _now, new_waiter
 from .pool_link import ParentGone
 from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
@@ -46,7 +47,8 @@ class _Session(object):
     """One connection of the loop."""
 
     __slots__ = ('sock', 'fd', 'smtp', 'limits', 'output', 'ip', 'port',
-                 'ending', 'started', 'handshaking', 'tls', 'queued')
+                 'ending', 'started', 'handshaking', 'tls', 'queued',
+                 'watched_for_input')
 
     def __init__(self, sock, address, smtp, limits):
         self.sock = sock
@@ -63,6 +65,9 @@ class _Session(object):
         self.handshaking = False
         self.tls = False            # sock is a pymta.tls.TLSSocket
         self.queued = None          # its deadline in the heap (or None)
+        # the poller watches it for input alone (False while the loop
+        # waits for it to take replies, or for a TLS handshake step)
+        self.watched_for_input = False
 
 
 class Multiplexer(object):
@@ -110,12 +115,15 @@ class Multiplexer(object):
         whose ``idle_seconds`` is set, until the worker retires after that
         long without a connection (returns False)."""
         listen_fd = listen_socket.fileno()
+        accept = connection_accepter(listen_socket)
         waiter = self.waiter
         waiter.watch(stop.fd)
         link = self.link
         idle_seconds = None if link is None else link.idle_seconds
         retire_at = None if idle_seconds is None else _now() + idle_seconds
         accept_paused_until = None
+        listen_watched = None       # (what listen_fd is watched for)
+        sessions = self.sessions
         try:
             while True:
                 now = _now()
@@ -123,19 +131,28 @@ class Multiplexer(object):
                         now >= accept_paused_until:
                     accept_paused_until = None
                 # (the serial path accepts even when full, to answer 421)
-                accepting = (not self.full() or link is None) and \
-                    accept_paused_until is None
+                accepting = accept_paused_until is None and (
+                    link is None or self.active < self.capacity)
                 look_again_at = accept_paused_until
-                if accepting and self._leaves_it_to_an_empty_worker():
+                if accepting and link is not None and \
+                        self._leaves_it_to_an_empty_worker():
                     # (this one looks at the board again when it wakes,
                     # within a second at the latest, should that worker be
                     # gone)
                     accepting = False
                     look_again_at = now + 1.0
-                # (level-triggered in every worker that has room: a
-                # connection left waiting wakes them until one takes it)
-                waiter.watch(listen_fd, read=accepting)
-                wake_at = self._earliest_deadline()
+                if accepting != listen_watched:
+                    # (level-triggered in every worker that has room: a
+                    # connection left waiting wakes them until one takes
+                    # it)
+                    waiter.watch(listen_fd, read=accepting)
+                    listen_watched = accepting
+                # (the heap's first entry: the earliest deadline or one
+                # earlier, which moved later since or whose session is
+                # gone: waking too early costs one look, keeping the heap
+                # exact would cost one per command)
+                wake_at = earliest = \
+                    self._deadlines[0][0] if self._deadlines else None
                 if not accepting and look_again_at is not None and (
                         wake_at is None or look_again_at < wake_at):
                     wake_at = look_again_at
@@ -150,7 +167,7 @@ class Multiplexer(object):
                     self._shut_down()
                     return True
                 for fd in writable:
-                    session = self.sessions.get(fd)
+                    session = sessions.get(fd)
                     if session is None:
                         continue
                     if session.handshaking:
@@ -161,20 +178,31 @@ class Multiplexer(object):
                     readable = set(readable) | self._ready
                     self._ready = set()
                 for fd in readable:
-                    session = self.sessions.get(fd)
+                    session = sessions.get(fd)
                     if session is None:
                         continue
                     if session.handshaking:
                         self._guarded(session, self._handshake)
                     elif not session.output:
-                        self._guarded(session, self._read)
+                        # (_guarded without a call: one per command)
+                        try:
+                            self._read(session)
+                        except ParentGone:
+                            raise
+                        except Exception as e:
+                            self._failed(session, e)
                 # (after the reads: the sessions whose clients left are
                 # gone and make room)
-                if listen_fd in readable and \
-                        not self._leaves_it_to_an_empty_worker():
-                    if not self._accept_all(listen_socket):
+                if listen_fd in readable and (
+                        link is None or
+                        not self._leaves_it_to_an_empty_worker()):
+                    if not self._accept_all(accept):
                         accept_paused_until = _now() + 0.1
-                self._end_expired()
+                # (a deadline queued since the wait is later than the
+                # first one then, unless a step took longer than a time
+                # limit: the next wait then ends at once, and this ends it)
+                if earliest is not None and _now() >= earliest:
+                    self._end_expired()
                 if idle_seconds is not None:
                     if self.sessions:
                         retire_at = None
@@ -246,13 +274,13 @@ class Multiplexer(object):
         return bool(self.active) and link is not None and \
             link.board.has_empty_worker()
 
-    def _accept_all(self, listen_socket):
+    def _accept_all(self, accept):
         """Accept while connections wait and there is room (on the fork
         path one per wake-up); False after an error that says this process
         has no room (accept again later)."""
         while not self.full() or self.link is None:
             try:
-                connection, address = listen_socket.accept()
+                connection, address = accept()
             except (IOError, OSError) as e:
                 number = _errno_of(e)
                 if number in RETRY_ERRNOS:
@@ -295,6 +323,7 @@ class Multiplexer(object):
         self.active += 1
         self._update_board()
         self.waiter.watch(session.fd)
+        session.watched_for_input = True
         if self._tls is not None and settings.implicit_tls:
             # (RFC 8314: the handshake comes before the greeting)
             self._guarded(session, self._start_tls)
@@ -332,6 +361,7 @@ class Multiplexer(object):
         if want is not None:
             self.waiter.watch(session.fd, read=want is tls.WANT_READ,
                               write=want is tls.WANT_WRITE)
+            session.watched_for_input = False
             return
         session.handshaking = False
         session.tls = True
@@ -351,7 +381,12 @@ class Multiplexer(object):
             step(session)
         except ParentGone:
             raise
-        except (IOError, OSError) as e:
+        except Exception as e:
+            self._failed(session, e)
+
+    def _failed(self, session, e):
+        """A step of ``session`` raised ``e`` (in an ``except`` block)."""
+        if isinstance(e, (IOError, OSError)):
             if _errno_of(e) in DISCONNECT_ERRNOS:
                 log.debug('%s:%s went away: %s', session.ip, session.port, e)
                 self._end(session, 'the client went away: %s' % (e,), None)
@@ -359,7 +394,7 @@ class Multiplexer(object):
                 log.exception('error while serving %s:%s', session.ip,
                               session.port)
                 self._end(session, 'error: %s' % (e,), None)
-        except Exception as e:
+        else:
             log.exception('error while serving %s:%s', session.ip,
                           session.port)
             self._end(session, 'error: %r' % (e,), None)
@@ -379,9 +414,14 @@ class Multiplexer(object):
         was_reading_data = smtp.reader in _READING_MESSAGES
         smtp.receive_data(data)
         output = smtp.data_to_send()
-        session.limits.after_input(bool(output), was_reading_data,
-                                   smtp.reader in _READING_MESSAGES)
-        self._watch_deadline(session)
+        limits = session.limits
+        limits.after_input(bool(output), was_reading_data,
+                           smtp.reader in _READING_MESSAGES)
+        deadline = limits.deadline
+        if deadline is not None and (session.queued is None or
+                                     deadline < session.queued):
+            # (most replies move the deadline later: nothing to queue)
+            self._watch_deadline(session)
         self._send(session, output)
 
     def _send(self, session, data):
@@ -409,6 +449,7 @@ class Multiplexer(object):
         if output:
             # (back-pressure: no reading until the client took its replies)
             self.waiter.watch(session.fd, read=False, write=True)
+            session.watched_for_input = False
         elif session.ending:
             self._end(session, None, None, graceful=True)
         elif session.smtp.reader is TLS_HANDSHAKE and not session.tls:
@@ -416,7 +457,9 @@ class Multiplexer(object):
             # STARTTLS is in the way of the handshake, never read as SMTP)
             self._start_tls(session)
         else:
-            self.waiter.watch(session.fd)
+            if not session.watched_for_input:
+                self.waiter.watch(session.fd)
+                session.watched_for_input = True
             if session.tls and session.sock.pending():
                 self._ready.add(session.fd)
 

@@ -32,6 +32,7 @@ import sys
 
 from .accept_waiter import AcceptWaiter
 from .connection_loop import serve_connection
+from .compat import connection_accepter
 from .connection_settings import ConnectionSettings
 from .fdwait import wait_for, _errno_of, _now
 from .message_pipe import MessageSender
@@ -219,6 +220,7 @@ class WorkerProcess(object):
         on_session_end = None if link is None else link.session_ended
         instances = (self.deliverer, self.policy, self.authenticator)
         settings = self.settings
+        accept = connection_accepter(listen_socket)
         while True:
             try:
                 accepted = None
@@ -227,7 +229,7 @@ class WorkerProcess(object):
                     # reach the wait that would see a stop)
                     if stop.requested():
                         return
-                    accepted = spinner.attempt(listen_socket.accept)
+                    accepted = spinner.attempt(accept)
                     started = _now()
                 if accepted is None:
                     timeout = None
@@ -251,7 +253,7 @@ class WorkerProcess(object):
                                 return
                             continue
                     else:
-                        accepted = listen_socket.accept()
+                        accepted = accept()
                 connection, address = accepted
             except (IOError, OSError) as e:
                 number = _errno_of(e)
