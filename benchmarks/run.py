@@ -82,6 +82,9 @@ SERVERS = {
     # multiplexing (issue 16): one worker per core, 64 connections each
     'pymta-mux-3.11': ('3.11', 'pymta_server.py', MUX_ARGS, False),
     'pymta-mux-2.7': ('2.7', 'pymta_server.py', MUX_ARGS, False),
+    # not an SMTP server, not a peer: canned replies from one process per
+    # core, what a Python server cannot beat here (see its docstring)
+    'python-floor': ('3.11', 'floor_server.py', [], False),
 }
 PEERS = ['aiosmtpd', 'stdlib-smtpd', 'twisted']
 PYMTA = [name for name in SERVERS if name.startswith('pymta')]
