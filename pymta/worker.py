@@ -31,8 +31,8 @@ import signal
 import sys
 
 from .accept_waiter import AcceptWaiter
-from .connection_loop import serve_connection
 from .compat import connection_accepter
+from .connection_loop import serve_connection
 from .connection_settings import ConnectionSettings
 from .fdwait import wait_for, _errno_of, _now
 from .message_pipe import MessageSender

@@ -13,6 +13,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 import unittest
 
 from pymta.test_util import BlackholeDeliverer
@@ -109,6 +110,22 @@ class MultiplexerTest(unittest.TestCase):
         self.assertEqual(b'', silent.read_to_eof())
         busy.send(b'QUIT\r\n')
         self.assertEqual(221, busy.read_reply()[0])
+
+    def test_a_session_that_keeps_talking_outlives_its_first_deadline(self):
+        # (the loop wakes at the deadline a session queued first, which its
+        # replies have moved later since: that wake-up must end nothing)
+        port = self.serve(ConnectionSettings(hostname='mux.example',
+                                             command_timeout=1.0))
+        client = RawClient(port)
+        self.addCleanup(client.close)
+        self.assertEqual(220, client.read_reply()[0])
+        started = time.time()
+        while time.time() - started < 2.5:      # (well past 1 s)
+            time.sleep(0.25)                    # (time must pass here)
+            client.send(b'NOOP\r\n')
+            self.assertEqual(250, client.read_reply()[0])
+        client.send(b'QUIT\r\n')
+        self.assertEqual(221, client.read_reply()[0])
 
     def test_a_data_limit_earlier_than_the_command_timeout_applies(self):
         # (entering DATA moves the session's deadline earlier than the one
