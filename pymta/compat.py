@@ -150,7 +150,10 @@ def connection_accepter(listen_socket):
     new_socket = socket.socket
     default_timeout = socket.getdefaulttimeout
     accept_fd = listen_socket._accept
-    family, kind = int(listen_socket.family), int(listen_socket.type)
+    # (Python 3.6's type of a non-blocking socket has SOCK_NONBLOCK in
+    # it, which its accept() leaves out too)
+    family = int(listen_socket.family)
+    kind = int(listen_socket.type) & ~getattr(socket, 'SOCK_NONBLOCK', 0)
     proto = listen_socket.proto
 
     def accept():
