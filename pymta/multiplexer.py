@@ -132,7 +132,7 @@ class Multiplexer(object):
                     accept_paused_until = None
                 # (the serial path accepts even when full, to answer 421)
                 accepting = accept_paused_until is None and (
-                    link is None or self.active < self.capacity)
+                    link is None or not self.full())
                 look_again_at = accept_paused_until
                 if accepting and link is not None and \
                         self._leaves_it_to_an_empty_worker():
@@ -267,12 +267,11 @@ class Multiplexer(object):
 
     # --- accepting ------------------------------------------------------------
     def _leaves_it_to_an_empty_worker(self):
-        """Does this worker hold connections while another holds none (on
-        the fork path)? That one takes the next connection (it is woken for
-        it too), so that a few clients' connections go to different CPUs."""
-        link = self.link
-        return bool(self.active) and link is not None and \
-            link.board.has_empty_worker()
+        """(fork path: a link) Does this worker hold connections while
+        another holds none? That one takes the next connection (it is woken
+        for it too), so that a few clients' connections go to different
+        CPUs."""
+        return bool(self.active) and self.link.board.has_empty_worker()
 
     def _accept_all(self, accept):
         """Accept while connections wait and there is room (on the fork
@@ -414,14 +413,9 @@ class Multiplexer(object):
         was_reading_data = smtp.reader in _READING_MESSAGES
         smtp.receive_data(data)
         output = smtp.data_to_send()
-        limits = session.limits
-        limits.after_input(bool(output), was_reading_data,
-                           smtp.reader in _READING_MESSAGES)
-        deadline = limits.deadline
-        if deadline is not None and (session.queued is None or
-                                     deadline < session.queued):
-            # (most replies move the deadline later: nothing to queue)
-            self._watch_deadline(session)
+        session.limits.after_input(bool(output), was_reading_data,
+                                   smtp.reader in _READING_MESSAGES)
+        self._watch_deadline(session)
         self._send(session, output)
 
     def _send(self, session, data):
