@@ -137,34 +137,31 @@ def child(root, count, measure, connections_per_worker=1, lockstep=False):
                            spin_seconds=0, **options)
     worker.build()
 
-    def serve(clients):
-        deliverer.left = len(clients)
+    def serve(connections):
+        deliverer.left = connections
         worker.accept_loop(stop_r)
         os.read(stop_r, 1)
 
-    warm = _connect(port, WARM_UP)
-    serve(warm)
-    if lockstep:
-        gc.collect()
-        gc.disable()
-        if measure:
-            # (the client stops the loop once its last connection is
-            # closed: every command of every connection is measured)
-            deliverer.stop_w = None
-            if hasattr(os, 'set_inheritable'):
-                os.set_inheritable(stop_w, True)
-            client = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), '--client',
-                 str(port), str(count), str(stop_w)], close_fds=False)
-            serve([None] * count)
-            if client.wait() != 0:
-                raise SystemExit('the lockstep client failed')
-    else:
-        clients = _connect(port, count)
-        gc.collect()
-        gc.disable()
-        if measure:
-            serve(clients)
+    serve(len(_connect(port, WARM_UP)))
+    # (the queued sessions connect in both runs, before the count matters;
+    # lockstep clients connect while the loop serves)
+    clients = None if lockstep else _connect(port, count)
+    gc.collect()
+    gc.disable()
+    if measure and lockstep:
+        # (the client stops the loop once its last connection is closed:
+        # every command of every connection is measured)
+        deliverer.stop_w = None
+        if hasattr(os, 'set_inheritable'):
+            os.set_inheritable(stop_w, True)
+        client = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), '--client',
+             str(port), str(count), str(stop_w)], close_fds=False)
+        serve(count)
+        if client.wait() != 0:
+            raise SystemExit('the lockstep client failed')
+    elif measure:
+        serve(len(clients))
     if deliverer.left != 0:
         raise SystemExit('%d messages not delivered' % deliverer.left)
 
