@@ -237,13 +237,11 @@ def serve_connection(connection, remote_address, instances, settings,
                 log.debug('%s:%s disconnected', remote_ip, remote_port)
                 reason = 'the client closed the connection'
                 break
-            was_reading_data = smtp.reader in _READING_MESSAGES
             smtp.receive_data(data)
             output = smtp.data_to_send()
             # (every complete command gets a reply: only a reply, or message
             # data, restarts the command timeout)
-            time_limits.after_input(bool(output), was_reading_data,
-                                    smtp.reader in _READING_MESSAGES)
+            time_limits.after_input(output, smtp.reader in _READING_MESSAGES)
     except _NoTLS:
         pass
     except (IOError, OSError) as e:

@@ -48,7 +48,7 @@ class _Session(object):
 
     __slots__ = ('sock', 'fd', 'smtp', 'limits', 'output', 'ip', 'port',
                  'ending', 'started', 'handshaking', 'tls', 'queued',
-                 'watched_for_input')
+                 'watched_for_input', 'starting_tls')
 
     def __init__(self, sock, address, smtp, limits):
         self.sock = sock
@@ -64,6 +64,8 @@ class _Session(object):
         # a TLS handshake is under way (sock is its ssl.SSLSocket)
         self.handshaking = False
         self.tls = False            # sock is a pymta.tls.TLSSocket
+        # the dialogue answered STARTTLS: the handshake follows its reply
+        self.starting_tls = False
         self.queued = None          # its deadline in the heap (or None)
         # the poller watches it for input alone (False while the loop
         # waits for it to take replies, or for a TLS handshake step)
@@ -410,11 +412,12 @@ class Multiplexer(object):
             self._end(session, 'the client closed the connection', None)
             return
         smtp = session.smtp
-        was_reading_data = smtp.reader in _READING_MESSAGES
         smtp.receive_data(data)
         output = smtp.data_to_send()
-        session.limits.after_input(bool(output), was_reading_data,
-                                   smtp.reader in _READING_MESSAGES)
+        reader = smtp.reader
+        session.limits.after_input(output, reader in _READING_MESSAGES)
+        # (the 220 of STARTTLS: the handshake begins once it is out)
+        session.starting_tls = reader is TLS_HANDSHAKE
         self._watch_deadline(session)
         self._send(session, output)
 
@@ -446,9 +449,10 @@ class Multiplexer(object):
             session.watched_for_input = False
         elif session.ending:
             self._end(session, None, None, graceful=True)
-        elif session.smtp.reader is TLS_HANDSHAKE and not session.tls:
+        elif session.starting_tls and not session.tls:
             # (the 220 of STARTTLS is out; plaintext the client sent after
             # STARTTLS is in the way of the handshake, never read as SMTP)
+            session.starting_tls = False
             self._start_tls(session)
         else:
             if not session.watched_for_input:

@@ -27,7 +27,7 @@ class TimeLimits(object):
 
     __slots__ = ('command_timeout', 'data_seconds', 'command_deadline',
                  'data_deadline', 'session_deadline', 'deadline', 'expired',
-                 'unlimited')
+                 'unlimited', 'in_data_mode')
 
     def __init__(self, command_timeout, data_seconds, session_seconds):
         now = _now()
@@ -43,6 +43,7 @@ class TimeLimits(object):
         self.unlimited = command_timeout is None and data_seconds is None \
             and session_seconds is None
         self.expired = False
+        self.in_data_mode = False   # (as the last after_input was told)
         self._set_deadline()
 
     def _set_deadline(self):
@@ -56,10 +57,14 @@ class TimeLimits(object):
             deadline = other
         self.deadline = deadline
 
-    def after_input(self, replied, was_in_data_mode, is_in_data_mode):
-        """The core has handled a chunk of input: ``replied`` if it wrote a
-        reply (a command, or the message data, was complete);
-        ``was_in_data_mode`` / ``is_in_data_mode``: before and after."""
+    def after_input(self, replied, is_in_data_mode):
+        """The core has handled a chunk of input: ``replied`` is true if it
+        wrote a reply (a command, or the message data, was complete);
+        ``is_in_data_mode``: whether it reads message data now (before this
+        chunk it did if the call before said so: only input moves the core
+        into and out of the DATA phase)."""
+        was_in_data_mode = self.in_data_mode
+        self.in_data_mode = is_in_data_mode
         if self.unlimited:
             return
         now = _now()
@@ -67,15 +72,25 @@ class TimeLimits(object):
             if self.command_timeout is not None:
                 self.command_deadline = now + self.command_timeout
             if not is_in_data_mode:
+                # (most replies: _set_deadline inline, without the DATA
+                # phase's deadline)
                 self.data_deadline = None
-            elif replied or self.data_deadline is None:
-                # a reply that leaves the core in data mode is a 354: a new
-                # DATA phase begins
-                self.data_deadline = None
-                if self.data_seconds is not None:
-                    self.data_deadline = now + self.data_seconds
-            self._set_deadline()
-        self.expired = self.deadline is not None and now >= self.deadline
+                deadline = self.command_deadline
+                other = self.session_deadline
+                if other is not None and (deadline is None or
+                                          other < deadline):
+                    deadline = other
+                self.deadline = deadline
+            else:
+                if replied or self.data_deadline is None:
+                    # a reply that leaves the core in data mode is a 354: a
+                    # new DATA phase begins
+                    self.data_deadline = None
+                    if self.data_seconds is not None:
+                        self.data_deadline = now + self.data_seconds
+                self._set_deadline()
+        deadline = self.deadline
+        self.expired = deadline is not None and now >= deadline
 
     def time_left(self):
         """Seconds until the earliest deadline (0 once it passed), or None."""
