@@ -44,7 +44,7 @@ from .stop_signal import StopSignal
 from .worker_board import WorkerBoard
 
 
-__all__ = ['WorkerProcess']
+__all__ = ['WorkerProcess', 'load_multiplexer']
 
 log = logging.getLogger('pymta')
 
@@ -68,6 +68,15 @@ def build_instances(deliverer_class, policy_class, authenticator_class):
     return (build_instance(deliverer_class, 'new_message_accepted'),
             build_instance(policy_class, 'accept_new_connection'),
             build_instance(authenticator_class, 'authenticate'))
+
+
+def load_multiplexer():
+    """``pymta.multiplexer.Multiplexer``, imported on first use: the default
+    of one connection at a time never loads it. The fork path's parent
+    calls it before it forks, so that its workers share the module rather
+    than each importing it while its first clients wait."""
+    from .multiplexer import Multiplexer
+    return Multiplexer
 
 
 class CollectingDeliverer(object):
@@ -201,11 +210,8 @@ class WorkerProcess(object):
             waiter.close()
 
     def _multiplex(self, listen_socket, stop):
-        # (imported here: the default of one connection at a time never
-        # loads it)
-        from .multiplexer import Multiplexer
         link = self.pool_link
-        multiplexer = Multiplexer(
+        multiplexer = load_multiplexer()(
             (self.deliverer, self.policy, self.authenticator), self.settings,
             self.connections_per_worker, link=link)
         if not multiplexer.run(listen_socket, stop) and link is not None:

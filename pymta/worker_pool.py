@@ -6,7 +6,8 @@ busy.
 
 Before it forks, the pool runs the SMTP core once on a canned dialogue
 (``pymta.warm_up.prepare_core``), so that workers inherit it built and
-warm. Each new worker closes what the parent keeps open for its siblings.
+warm, and with ``connections_per_worker`` > 1 imports the multiplexing
+loop. Each new worker closes what the parent keeps open for its siblings.
 On shutdown the pool closes the *lifeline* pipe whose end of file stops
 every worker (the kernel closes it too when the parent dies in any way,
 so workers never outlive it).
@@ -26,6 +27,7 @@ from .pool_link import READY, RETIRING, PoolLink
 from .sockets import ACCEPT_SKIP_ERRNOS, RETRY_ERRNOS, set_close_on_exec
 from .wakeup import drain
 from .warm_up import prepare_core
+from .worker import load_multiplexer
 from .worker_board import WorkerBoard
 
 
@@ -78,6 +80,8 @@ class WorkerPool(object):
         # (what each worker would otherwise build for its first clients;
         # no user code runs)
         prepare_core()
+        if self.mta.connections_per_worker > 1:
+            load_multiplexer()
         # (the workers make it non-blocking as well: the flag is shared)
         self.listen_socket.setblocking(False)
         self.lifeline_fd, self.lifeline_sender = _pipe()

@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: MIT
 """pymta.worker_pool: the parent turns a client away while every worker is
-busy (turn_away_connection); the pool itself is tested end to end in
+busy (turn_away_connection), and imports the multiplexing loop before it
+forks; the pool itself is tested end to end in
 tests/test_mta_processes.py and tests/test_mta_hardening_server.py."""
 
 from __future__ import absolute_import
 
+import os
 import socket
+import subprocess
+import sys
 import unittest
 
 from pymta.connection_settings import ConnectionSettings
@@ -14,6 +18,23 @@ from pymta.fdwait import wait_for
 from pymta.worker_pool import turn_away_connection
 
 from .worker_support import read_to_eof
+
+#: a fork-path server in a process of its own: once it listens, the pymta
+#: modules its parent has loaded, then it stops
+_LOADED_WHILE_SERVING = r"""
+import sys, threading
+from pymta.mta import PythonMTA
+server = PythonMTA('127.0.0.1', 0, None,
+                   connections_per_worker=int(sys.argv[1]))
+def report():
+    server.wait_until_listening(30)
+    sys.stdout.write(' '.join(sorted(m for m in sys.modules
+                                     if m.startswith('pymta.'))))
+    sys.stdout.flush()
+    server.shutdown_server()
+threading.Thread(target=report).start()
+server.serve_forever()
+"""
 
 
 class TurnAwayTest(unittest.TestCase):
@@ -60,6 +81,33 @@ class TurnAwayTest(unittest.TestCase):
     def test_no_client_waiting(self):
         self.assertEqual(None, turn_away_connection(
             self.listener, ConnectionSettings(hostname='x')))
+
+
+class ImportsBeforeForkingTest(unittest.TestCase):
+    """With connections_per_worker > 1 the parent imports the multiplexing
+    loop before it starts workers (which share it rather than each
+    importing it while its first clients wait); the default never loads
+    it."""
+
+    def loaded_while_serving(self, connections_per_worker):
+        import pymta
+        root = os.path.dirname(os.path.dirname(
+            os.path.abspath(pymta.__file__)))
+        output = subprocess.check_output(
+            [sys.executable, '-c', _LOADED_WHILE_SERVING,
+             str(connections_per_worker)],
+            env=dict(os.environ, PYTHONPATH=root))
+        return set(output.decode('ascii').split())
+
+    def test_multiplexing_loads_it_before_the_workers_start(self):
+        loaded = self.loaded_while_serving(4)
+        self.assertTrue('pymta.worker_pool' in loaded, loaded)
+        self.assertTrue('pymta.multiplexer' in loaded, loaded)
+
+    def test_the_default_never_loads_it(self):
+        loaded = self.loaded_while_serving(1)
+        self.assertTrue('pymta.worker_pool' in loaded, loaded)
+        self.assertFalse('pymta.multiplexer' in loaded, loaded)
 
 
 if __name__ == '__main__':
