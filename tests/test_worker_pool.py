@@ -17,23 +17,24 @@ from pymta.connection_settings import ConnectionSettings
 from pymta.fdwait import wait_for
 from pymta.worker_pool import turn_away_connection
 
+from .mta_support import skip_unless_fork_path_possible
 from .worker_support import read_to_eof
 
-#: a fork-path server in a process of its own: once it listens, the pymta
-#: modules its parent has loaded, then it stops
+#: a fork-path server in a process of its own: once it listens (before it
+#: starts a worker), the pymta modules loaded; then it stops
 _LOADED_WHILE_SERVING = r"""
-import sys, threading
+import sys
 from pymta.mta import PythonMTA
-server = PythonMTA('127.0.0.1', 0, None,
-                   connections_per_worker=int(sys.argv[1]))
-def report():
-    server.wait_until_listening(30)
-    sys.stdout.write(' '.join(sorted(m for m in sys.modules
-                                     if m.startswith('pymta.'))))
-    sys.stdout.flush()
-    server.shutdown_server()
-threading.Thread(target=report).start()
-server.serve_forever()
+
+class Server(PythonMTA):
+    def listening_started(self):
+        sys.stdout.write(' '.join(sorted(m for m in sys.modules
+                                         if m.startswith('pymta.'))))
+        sys.stdout.flush()
+        self.shutdown_server()
+
+Server('127.0.0.1', 0, None,
+       connections_per_worker=int(sys.argv[1])).serve_forever()
 """
 
 
@@ -88,6 +89,9 @@ class ImportsBeforeForkingTest(unittest.TestCase):
     loop before it starts workers (which share it rather than each
     importing it while its first clients wait); the default never loads
     it."""
+
+    def setUp(self):
+        skip_unless_fork_path_possible()
 
     def loaded_while_serving(self, connections_per_worker):
         import pymta
