@@ -449,9 +449,10 @@ class Multiplexer(object):
             session.watched_for_input = False
         elif session.ending:
             self._end(session, None, None, graceful=True)
-        elif session.starting_tls and not session.tls:
+        elif session.starting_tls:
             # (the 220 of STARTTLS is out; plaintext the client sent after
-            # STARTTLS is in the way of the handshake, never read as SMTP)
+            # STARTTLS is in the way of the handshake, never read as SMTP;
+            # the next read sets it again)
             session.starting_tls = False
             self._start_tls(session)
         else:

@@ -72,23 +72,14 @@ class TimeLimits(object):
             if self.command_timeout is not None:
                 self.command_deadline = now + self.command_timeout
             if not is_in_data_mode:
-                # (most replies: _set_deadline inline, without the DATA
-                # phase's deadline)
                 self.data_deadline = None
-                deadline = self.command_deadline
-                other = self.session_deadline
-                if other is not None and (deadline is None or
-                                          other < deadline):
-                    deadline = other
-                self.deadline = deadline
-            else:
-                if replied or self.data_deadline is None:
-                    # a reply that leaves the core in data mode is a 354: a
-                    # new DATA phase begins
-                    self.data_deadline = None
-                    if self.data_seconds is not None:
-                        self.data_deadline = now + self.data_seconds
-                self._set_deadline()
+            elif replied or self.data_deadline is None:
+                # a reply that leaves the core in data mode is a 354: a new
+                # DATA phase begins
+                self.data_deadline = None
+                if self.data_seconds is not None:
+                    self.data_deadline = now + self.data_seconds
+            self._set_deadline()
         deadline = self.deadline
         self.expired = deadline is not None and now >= deadline
 

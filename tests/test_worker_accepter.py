@@ -107,7 +107,6 @@ class ConnectionAccepterTest(unittest.TestCase):
         self.assertEqual(errors[0], errors[1])
         self.assertIn(errors[1][1], (errno.EAGAIN, errno.EWOULDBLOCK))
 
-
     def test_an_accept_of_its_own_is_kept(self):
         class CountingSocket(socket.socket):
             calls = 0
