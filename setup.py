@@ -60,8 +60,10 @@ setup(
     python_requires='>=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*',
     entry_points={
         'console_scripts': ['pymta = pymta.cli:main'],
-        # the pytest fixtures smtp_server and make_smtp_server
-        'pytest11': ['pymta = pymta.pytest_plugin'],
+        # the pytest fixtures smtp_server and make_smtp_server (named as
+        # the module, so that '-p pymta.pytest_plugin' and a conftest's
+        # pytest_plugins find it registered instead of loading it twice)
+        'pytest11': ['pymta.pytest_plugin = pymta.pytest_plugin'],
     },
     zip_safe=False,
     keywords='smtp server mta testing email pytest',

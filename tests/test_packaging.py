@@ -340,7 +340,8 @@ class BuildAndInstallTest(unittest.TestCase):
                                    re.MULTILINE))
         self.assertEqual(['console_scripts', 'pytest11'], sorted(sections))
         self.assertEqual('pymta = pymta.cli:main', sections['console_scripts'].strip())
-        self.assertEqual('pymta = pymta.pytest_plugin', sections['pytest11'].strip())
+        self.assertEqual('pymta.pytest_plugin = pymta.pytest_plugin',
+                         sections['pytest11'].strip())
 
     def test_the_wheel_holds_the_package_and_the_license(self):
         names = self.wheel_names()
@@ -423,7 +424,8 @@ class BuildAndInstallTest(unittest.TestCase):
                                            'pymta-%s.dist-info' % self.version))
         self.assertEqual(1, len(dist_info), dist_info)
         entry_points = read_text(os.path.join(dist_info[0], 'entry_points.txt'))
-        self.assertTrue('pymta = pymta.pytest_plugin' in entry_points)
+        self.assertTrue('pymta.pytest_plugin = pymta.pytest_plugin' in
+                        entry_points)
 
         # the console script (the CLI itself: tests/test_cli.py)
         script = os.path.join(directory, 'bin', 'pymta')

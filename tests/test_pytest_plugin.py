@@ -192,20 +192,25 @@ def run_pytest_on(source, *arguments, **options):
     where pytest is missing (outside tox). ``entry_points=True``: pytest
     loads its plugins as usual (the plugin must come through pymta's
     entry point); by default it loads only the plugin and xdist, by
-    name, whether pymta is installed or not."""
+    name, whether pymta is installed or not. ``conftest``: the source of
+    a ``conftest.py`` beside the test module."""
     _pytest_or_skip()
     entry_points = options.pop('entry_points', False)
+    conftest = options.pop('conftest', None)
     directory = tempfile.mkdtemp(prefix='pymta-plugin-')
     try:
         with open(os.path.join(directory, 'test_with_fixtures.py'),
                   'w') as test_file:
             test_file.write(source)
+        if conftest is not None:
+            with open(os.path.join(directory, 'conftest.py'), 'w') as f:
+                f.write(conftest)
         command = [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider',
                    '-q']
         env = subprocess_environment()
         if not entry_points:
-            # (a checkout with pymta.egg-info, e.g. after pip install -e,
-            # registers the entry point as well: loading it twice fails)
+            # (only the plugin named here: a checkout with pymta.egg-info,
+            # e.g. after pip install -e, has the entry point as well)
             env['PYTEST_DISABLE_PLUGIN_AUTOLOAD'] = '1'
             command += ['-p', 'pymta.pytest_plugin']
             if '-n' in arguments:
@@ -246,3 +251,32 @@ class PytestPluginTest(unittest.TestCase):
         self.assertEqual(0, returncode, output)
         self.assertTrue('make_smtp_server' in output, output)
         self.assertTrue('pymta' in output, output)
+
+    # A vendored copy's way of loading the plugin (by its module's name)
+    # where pymta is installed as well: the entry point has registered the
+    # plugin under that name, so pytest does not load it a second time
+    # (under another name that was "Plugin already registered").
+    def test_the_option_that_names_it_where_it_is_installed(self):
+        if not INSTALLED:
+            self.skipTest('pymta is not installed here (tox installs it)')
+        returncode, output = self.run_pytest('-p', 'pymta.pytest_plugin',
+                                             entry_points=True)
+        self.assertEqual(0, returncode, output)
+        self.assertTrue('12 passed' in output, output)
+
+    def test_a_conftest_that_names_it_where_it_is_installed(self):
+        if not INSTALLED:
+            self.skipTest('pymta is not installed here (tox installs it)')
+        returncode, output = self.run_pytest(
+            entry_points=True,
+            conftest="pytest_plugins = ['pymta.pytest_plugin']\n")
+        self.assertEqual(0, returncode, output)
+        self.assertTrue('12 passed' in output, output)
+
+    def test_it_can_be_turned_off_by_that_name(self):
+        if not INSTALLED:
+            self.skipTest('pymta is not installed here (tox installs it)')
+        returncode, output = self.run_pytest(
+            '-p', 'no:pymta.pytest_plugin', '--fixtures', entry_points=True)
+        self.assertEqual(0, returncode, output)
+        self.assertFalse('make_smtp_server' in output, output)
