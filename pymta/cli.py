@@ -99,6 +99,26 @@ class _Deliverers(IMessageDeliverer):
 
 
 # --- the options --------------------------------------------------------------
+def _number(convert, lowest, highest, what):
+    """An argparse ``type``: ``convert(text)`` within lowest-highest (None:
+    no bound)."""
+    def number(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or (lowest is not None and value < lowest) or \
+                (highest is not None and value > highest):
+            raise argparse.ArgumentTypeError('%r is not %s' % (text, what))
+        return value
+    return number
+
+
+_port = _number(int, 0, 65535, 'a TCP port (0-65535)')
+_size = _number(int, 1, None, 'a size in bytes (1 or more)')
+_seconds = _number(float, 0, None, 'a number of seconds (0 or more)')
+
+
 def argument_parser():
     """The options of ``python -m pymta`` (an ``argparse`` parser)."""
     parser = argparse.ArgumentParser(
@@ -110,7 +130,7 @@ def argument_parser():
     where = parser.add_argument_group('where')
     where.add_argument('--host', default=DEFAULT_HOST,
                        help='the address to listen on (default: %(default)s)')
-    where.add_argument('--port', type=int, default=DEFAULT_PORT,
+    where.add_argument('--port', type=_port, default=DEFAULT_PORT,
                        help='the TCP port (default: %(default)s; 0: a free '
                        'one)')
     mail = parser.add_argument_group('what happens to the mail')
@@ -125,7 +145,7 @@ def argument_parser():
     mail.add_argument('-v', '--verbose', action='store_true',
                       help='log every command and reply (the transcript, '
                       'passwords masked) to standard error')
-    mail.add_argument('--max-size', type=int, metavar='BYTES',
+    mail.add_argument('--max-size', type=_size, metavar='BYTES',
                       help='refuse larger messages (552), announced in EHLO')
     tls = parser.add_argument_group('TLS')
     tls.add_argument('--tls-cert', metavar='FILE',
@@ -164,7 +184,7 @@ def argument_parser():
         'OPTIONs: nth=N, rate=R, seed=S, code=C, text=T, seconds=S (delay); '
         'e.g. --fault "tempfail:RCPT TO:nth=1". May be repeated'
         % (', '.join(sorted(FAULT_KINDS)),))
-    faults.add_argument('--greylist', type=float, metavar='SECONDS',
+    faults.add_argument('--greylist', type=_seconds, metavar='SECONDS',
                         help='greylisting: the first attempt of a (client, '
                         'sender, recipient) gets 451, a retry after SECONDS '
                         'is accepted')
@@ -233,13 +253,26 @@ def _deliverer(options):
         deliverers.append(PrintingDeliverer())
     if options.maildir:
         from .mail_stores import MaildirDeliverer
-        deliverers.append(MaildirDeliverer(options.maildir))
+        deliverers.append(_checked('--maildir', MaildirDeliverer(
+            options.maildir)))
     if options.mbox:
         from .mail_stores import MboxDeliverer
-        deliverers.append(MboxDeliverer(options.mbox))
+        deliverers.append(_checked('--mbox', MboxDeliverer(options.mbox)))
     if len(deliverers) == 1:
         return deliverers[0]
     return _Deliverers(deliverers)
+
+
+def _checked(option, store):
+    """``store`` (a mail store's deliverer), made and checked now: a path
+    that cannot hold it is an error of the option, not a 451 for every
+    message."""
+    try:
+        store.check()
+    except (IOError, OSError) as e:
+        raise UsageError('%s %s: %s' % (option, store.path,
+                                        e.strerror or e))
+    return store
 
 
 def _tls(options, directory):
@@ -255,9 +288,13 @@ def _tls(options, directory):
     if options.tls_key and not options.tls_cert:
         raise UsageError('--tls-key needs --tls-cert')
     if options.tls_cert:
-        if options.tls_key:
-            return (options.tls_cert, options.tls_key)
-        return options.tls_cert
+        from .tls import server_context
+        try:
+            # (loaded now: a file that does not serve is an error of the
+            # options, before the server listens)
+            return server_context((options.tls_cert, options.tls_key))
+        except (IOError, OSError) as e:     # (ssl.SSLError too)
+            raise UsageError('--tls-cert/--tls-key: %s' % (e,))
     if options.smtps or options.require_tls:
         raise UsageError('--smtps and --require-tls need a certificate '
                          '(--tls-cert or --tls-self-signed)')
@@ -283,6 +320,11 @@ def build_server(options, directory):
     server_options = {}
     if options.max_size is not None:
         server_options['default_max_message_size'] = options.max_size
+    if faults:
+        # one process, a thread per connection (see main): the faults count
+        # every connection ("nth=1": the first of the server, not of each
+        # worker process) and greylisting remembers every attempt
+        server_options['threaded'] = True
 
     class DebuggingServer(PythonMTA):
         def listening_started(self):
@@ -336,7 +378,7 @@ def main(argv=None):
         previous = [(signum, signal.signal(signum, stop))
                     for signum in (signal.SIGINT, signal.SIGTERM)]
         try:
-            server.serve_forever()
+            server.serve_forever(use_multiprocessing=not server.threaded)
         except KeyboardInterrupt:
             pass
         except (IOError, OSError) as e:

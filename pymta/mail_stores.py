@@ -184,6 +184,18 @@ class MaildirDeliverer(_StoringDeliverer):
     links it into ``new/``, so a reader never sees half a message and no
     message replaces another."""
 
+    def check(self):
+        """Make the Maildir where it is missing (with ``create``) and check
+        that it is one: raises the ``OSError`` a delivery would meet (a
+        program that starts a server calls it first, to say so at once)."""
+        if self.create:
+            make_maildir(self.path)
+        for name in ('tmp', 'new', 'cur'):
+            folder = os.path.join(self.path, name)
+            if not os.path.isdir(folder):
+                raise OSError(errno.ENOENT, 'not a Maildir (no folder %s/)'
+                              % name, self.path)
+
     def new_message_accepted(self, msg):
         octets = self.stored_octets(msg)
         if self.create:
@@ -264,13 +276,20 @@ class MboxDeliverer(_StoringDeliverer):
                         '%s is replaced again and again' % self.path)
             self._append(box, octets, length)
 
-    def _open(self):
+    def check(self):
+        """Make the mbox file where it is missing (with ``create``) and
+        check that it can be written: raises the ``OSError`` a delivery
+        would meet (a program that starts a server calls it first, to say so
+        at once)."""
         # Can it be written? (mailbox would open a read-only file for
         # reading, and only its lock would fail, with EBADF.) And the file
         # made where it is missing: not by mailbox, which opens a missing
         # file with 'wb+', emptying what another process wrote meanwhile.
         flags = os.O_WRONLY | (os.O_CREAT if self.create else 0)
         os.close(os.open(self.path, flags, 0o600))
+
+    def _open(self):
+        self.check()
         return _AppendingMbox(self.path, factory=None, create=False)
 
     def _lock(self, box, deadline):

@@ -36,7 +36,9 @@ workers hand to ``serve_connection`` unchanged.
 
 from __future__ import absolute_import
 
+import errno
 import logging
+import numbers
 import signal
 import socket
 import threading
@@ -482,6 +484,10 @@ class PythonMTA(object):
     def _listen(self):
         host, port = self.local_address, self.bind_port
         where = '%s:%s' % (host, port)
+        if isinstance(port, numbers.Integral) and not 0 <= port <= 65535:
+            # (getaddrinfo would take the port modulo 65536)
+            raise socket.error(errno.EINVAL, 'cannot listen on %s: the port '
+                               'must be 0-65535' % (where,))
         try:
             infos = socket.getaddrinfo(host or None, port, socket.AF_UNSPEC,
                                        socket.SOCK_STREAM, 0,

@@ -29,6 +29,7 @@ probe connection first. See docs/fault-injection.md.
 
 from __future__ import absolute_import
 
+import numbers
 import random
 import threading
 import time
@@ -115,7 +116,15 @@ class Fault(object):
         self.hooks = frozenset(hook for name in self.commands
                                for hook in COMMAND_HOOKS[name])
         if nth is not None:
-            nth = frozenset([nth] if isinstance(nth, int) else nth)
+            try:
+                nth = frozenset([nth] if isinstance(nth, numbers.Integral)
+                                else nth)
+            except TypeError:   # (not a collection: refused below)
+                nth = frozenset([nth])
+            if not nth or any(not isinstance(n, numbers.Integral) or n < 1
+                              for n in nth):
+                raise ValueError('nth must be 1 or more (1: the first '
+                                 'time), not %r' % (sorted(nth, key=repr),))
         self.nth = nth
         if rate is not None and not 0 <= rate <= 1:
             raise ValueError('rate must be between 0 and 1, not %r' % (rate,))
@@ -166,12 +175,20 @@ class Fault(object):
 
 
 class Reply(Fault):
-    """Answer ``command`` with ``code`` and ``text`` (one line or a list of
-    lines): a code below 400 accepts the command, any other refuses it. A
-    refused 'connect' also ends the connection."""
+    """Answer ``command`` with ``code`` (200-599) and ``text`` (one line or
+    a list of lines): a code below 400 accepts the command, any other
+    refuses it. A refused 'connect' also ends the connection."""
+
+    #: the codes a reply of this class may have
+    CODES = (200, 599)
 
     def __init__(self, command, code, text, nth=None, rate=None, seed=None):
         Fault.__init__(self, command, nth, rate, seed)
+        lowest, highest = self.CODES
+        if not isinstance(code, numbers.Integral) or \
+                not lowest <= code <= highest:
+            raise ValueError('%s: the code must be %d-%d, not %r' % (
+                self.__class__.__name__, lowest, highest, code))
         self.code = code
         self.text = text
 
@@ -187,7 +204,9 @@ class Reply(Fault):
 class TempFail(Reply):
     """Refuse ``command`` with a temporary failure: by default ``451
     Temporary failure, please try again later`` (``421 ...`` for
-    'connect')."""
+    'connect'); ``code``: 400-499."""
+
+    CODES = (400, 499)
 
     def __init__(self, command, code=None, text=None, nth=None, rate=None,
                  seed=None):
@@ -202,7 +221,9 @@ class TempFail(Reply):
 
 class Reject(Reply):
     """Refuse ``command`` for good: by default ``550 Rejected`` (``554
-    Service not available`` for 'connect')."""
+    Service not available`` for 'connect'); ``code``: 500-599."""
+
+    CODES = (500, 599)
 
     def __init__(self, command, code=None, text=None, nth=None, rate=None,
                  seed=None):
@@ -269,6 +290,7 @@ class Delay(Fault):
     def __init__(self, command, seconds, nth=None, rate=None, seed=None,
                  sleep=time.sleep):
         Fault.__init__(self, command, nth, rate, seed)
+        _require_not_negative('seconds', seconds)
         self.seconds = seconds
         self._sleep = sleep
 
@@ -292,6 +314,7 @@ class Greylisting(Fault):
     def __init__(self, retry_after_seconds=300, clock=time.time,
                  text='4.7.1 Greylisted, please try again later'):
         Fault.__init__(self, 'RCPT TO')
+        _require_not_negative('retry_after_seconds', retry_after_seconds)
         self.retry_after_seconds = retry_after_seconds
         self.text = text
         self._clock = clock
@@ -309,6 +332,12 @@ class Greylisting(Fault):
 
     def __repr__(self):
         return 'Greylisting(%r)' % (self.retry_after_seconds,)
+
+
+def _require_not_negative(name, seconds):
+    if not isinstance(seconds, numbers.Real) or seconds < 0:
+        raise ValueError('%s must be 0 or more (seconds), not %r'
+                         % (name, seconds))
 
 
 def _decision_method(hook):

@@ -31,8 +31,19 @@ def server_context(tls):
         certfile, keyfile = tls
     else:
         certfile, keyfile = tls, None
+    for path in (certfile, keyfile):
+        if path is not None:
+            # (an error that names the file: load_cert_chain's does not)
+            with open(path, 'rb'):
+                pass
     context = new_tls_server_context()
-    context.load_cert_chain(certfile, keyfile)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as e:
+        raise ssl.SSLError(e.args[0] if e.args else None,
+                           'cannot load the certificate %s %s: %s' % (
+                               certfile, 'with the key %s' % keyfile
+                               if keyfile else '(is its key in it?)', e))
     return context
 
 

@@ -15,6 +15,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from pymta import policies
@@ -54,8 +55,45 @@ class FaultOptionTest(unittest.TestCase):
         for spec in ('tempfail', 'explode:DATA', 'reject:NOPE',
                      'reject:DATA:nth', 'reject:DATA:nth=x',
                      'reject:DATA:colour=red', 'delay:HELO',
-                     'reject:DATA:seconds=1', 'reject:DATA:rate=2'):
+                     'reject:DATA:seconds=1', 'reject:DATA:rate=2',
+                     'reject:DATA:nth=0', 'tempfail:DATA:nth=-1',
+                     'reject:DATA:code=250', 'reject:DATA:code=451',
+                     'tempfail:DATA:code=550', 'reject:DATA:code=999',
+                     'delay:HELO:seconds=-1'):
             self.assertRaises(UsageError, parse_fault, spec)
+
+    def test_a_store_or_certificate_that_cannot_serve_names_its_path(self):
+        directory = tempfile.mkdtemp(prefix='pymta-cli-')
+        self.addCleanup(shutil.rmtree, directory, True)
+        a_file = os.path.join(directory, 'a-file')
+        open(a_file, 'w').close()
+        missing = os.path.join(directory, 'missing', 'below')
+        for arguments, path in (
+                (['--maildir', missing], missing),
+                (['--maildir', a_file], a_file),
+                (['--mbox', missing], missing),
+                (['--mbox', directory], directory),
+                (['--tls-cert', missing], missing),
+                (['--tls-cert', a_file], a_file)):
+            options = argument_parser().parse_args(arguments)
+            try:
+                build_server(options, lambda: directory)
+            except UsageError as e:
+                self.assertTrue(arguments[0] in str(e), str(e))
+                self.assertTrue(path in str(e), str(e))
+            else:
+                self.fail('no usage error for %r' % (arguments,))
+        self.assertFalse(os.path.exists(os.path.dirname(missing)))
+
+    def test_a_new_store_is_made_before_serving(self):
+        directory = tempfile.mkdtemp(prefix='pymta-cli-')
+        self.addCleanup(shutil.rmtree, directory, True)
+        maildir = os.path.join(directory, 'Maildir')
+        mbox = os.path.join(directory, 'mbox')
+        build_server(argument_parser().parse_args(
+            ['--maildir', maildir, '--mbox', mbox]), lambda: directory)
+        self.assertEqual(['cur', 'new', 'tmp'], sorted(os.listdir(maildir)))
+        self.assertEqual(0, os.path.getsize(mbox))
 
 
 class DocumentedCommandsTest(unittest.TestCase):
@@ -172,6 +210,10 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
                           ['--require-tls'], ['--auth', 'nopassword'],
                           ['--auth-any', '--auth', 'joe:x'],
                           ['--fault', 'explode:DATA'], ['--port', 'x'],
+                          ['--port', '65536'], ['--port', '-1'],
+                          ['--max-size', '0'], ['--max-size', '-5'],
+                          ['--greylist', '-1'],
+                          ['--tls-cert', 'missing.pem'],
                           ['--tls-self-signed', '--tls-cert', 'c.pem']):
             self.assert_usage_error(*arguments)
 
@@ -276,6 +318,27 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
         self.assertEqual({}, client.sendmail('me@example.com',
                                              ['you@example.com'], 'hi'))
         client.quit()
+        # (the first of the server, not of each worker process: new
+        # connections, one at a time or at once, are all accepted)
+        clients = [self.client(port) for _ in range(6)]
+        for other in clients + [self.client(port) for _ in range(6)]:
+            self.assertEqual({}, other.sendmail('me@example.com',
+                                                ['you@example.com'], 'hi'))
+            other.quit()
+        self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_greylisting_remembers_every_attempt(self):
+        process, output, port = self.serve('--greylist', '0.2', '--quiet')
+        first = self.client(port)
+        self.assertRaises(smtplib.SMTPRecipientsRefused, first.sendmail,
+                          'me@example.com', ['you@example.com'], 'hi')
+        first.quit()
+        time.sleep(0.3)     # (the retry must come SECONDS later)
+        clients = [self.client(port) for _ in range(6)]
+        for client in clients:
+            self.assertEqual({}, client.sendmail('me@example.com',
+                                                 ['you@example.com'], 'hi'))
+            client.quit()
         self.assert_stops_cleanly(process, output, signal.SIGTERM)
 
     def test_greylisting(self):

@@ -303,6 +303,23 @@ class ReadBackTests(TemporaryDirectory):
                           new_message())
         self.assertFalse(os.path.exists(self.store))
 
+    def test_check_makes_the_store_or_raises_what_a_delivery_would(self):
+        self.deliverer().check()
+        self.assertEqual(self.created_mode, stat.S_IMODE(
+            os.stat(self.store).st_mode))
+        self.assertEqual([], self.read())
+        a_file = self.path('a-file')
+        open(a_file, 'w').close()
+        for path in (self.path('missing', 'store'),         # no folder above
+                     os.path.join(a_file, 'store')):        # a file above
+            self.assertRaises((IOError, OSError),
+                              self.deliverer_class(path).check)
+            self.assertRaises((IOError, OSError),
+                              self.deliverer_class(path).new_message_accepted,
+                              new_message())
+        self.assertRaises((IOError, OSError), self.deliverer_class(
+            self.path('not-made'), create=False).check)
+
     def test_a_store_removed_is_made_anew(self):
         self.deliver(new_message())
         self.remove_store()
@@ -331,6 +348,14 @@ class MaildirReadBackTest(ReadBackTests, unittest.TestCase):
 
     def remove_store(self):
         shutil.rmtree(self.store)
+
+    def test_check_refuses_what_is_not_a_maildir(self):
+        a_file = self.path('a-file')
+        open(a_file, 'w').close()
+        self.assertRaises((IOError, OSError), MaildirDeliverer(a_file).check)
+        os.mkdir(self.store)
+        self.assertRaises((IOError, OSError),
+                          self.deliverer(create=False).check)
 
     def test_the_maildir_folders(self):
         self.deliver(new_message())

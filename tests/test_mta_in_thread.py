@@ -176,6 +176,18 @@ class SerialPathInThreadTest(unittest.TestCase):
         else:
             self.fail('no error for a host that does not exist')
 
+    def test_a_port_out_of_range_is_an_error_naming_it(self):
+        # (getaddrinfo would listen on the port modulo 65536)
+        for port in (65536, 70000, -1):
+            mta = PythonMTA('127.0.0.1', port, BlackholeDeliverer)
+            try:
+                mta.serve_forever(use_multiprocessing=False)
+            except socket.error as e:
+                self.assertTrue('127.0.0.1:%d' % port in str(e), str(e))
+                self.assertTrue('0-65535' in str(e), str(e))
+            else:
+                self.fail('no error for port %d' % port)
+
     def test_a_policy_that_cannot_be_built_is_an_error(self):
         class BrokenPolicy(IMTAPolicy):
             def __init__(self):

@@ -318,8 +318,25 @@ class TLSOptionsTest(unittest.TestCase):
         with open(combined, 'w') as pem:
             pem.write(both)
         self.assertTrue(isinstance(server_context(combined), ssl.SSLContext))
-        self.assertRaises((IOError, OSError, ssl.SSLError), server_context,
-                          os.path.join(_Certificate.directory, 'missing.pem'))
+        # (errors that name the file: the ssl module's do not)
+        missing = os.path.join(_Certificate.directory, 'missing.pem')
+        for tls in (missing, (certfile, missing), _Certificate.directory):
+            try:
+                server_context(tls)
+            except (IOError, OSError) as e:
+                self.assertTrue(
+                    (missing if tls != _Certificate.directory
+                     else _Certificate.directory) in str(e), str(e))
+            else:
+                self.fail('no error for %r' % (tls,))
+        for tls in (certfile, (keyfile, certfile)):
+            try:
+                server_context(tls)
+            except ssl.SSLError as e:
+                self.assertTrue('cannot load the certificate %s' % (
+                    tls if tls == certfile else keyfile) in str(e), str(e))
+            else:
+                self.fail('no error for %r' % (tls,))
 
 
 def _kill(process):

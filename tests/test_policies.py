@@ -120,6 +120,24 @@ class SelectionTest(unittest.TestCase):
         self.assertRaises(ValueError, Reject, 'DATA', rate=1.5)
         self.assertRaises(ValueError, Reject, 'DATA', rate=-0.1)
         self.assertRaises(ValueError, Reject, 'DATA', seed=1)
+        # (the first time is 1: 0 or less would never act)
+        for nth in (0, -1, (), (1, 0), (2, 'x'), 1.5):
+            self.assertRaises(ValueError, TempFail, 'DATA', nth=nth)
+        # (the code says what the client makes of it)
+        for fault_class, code in ((TempFail, 550), (TempFail, 399),
+                                  (Reject, 451), (Reject, 600),
+                                  (Reject, 250), (TempFail, '451')):
+            self.assertRaises(ValueError, fault_class, 'DATA', code)
+        for code in (199, 600, None):
+            self.assertRaises(ValueError, Reply, 'DATA', code, 'text')
+        self.assertEqual(250, Reply('DATA', 250, 'OK').code)
+        self.assertEqual(599, Reject('DATA', 599).code)
+        self.assertEqual(400, TempFail('DATA', 400).code)
+        for seconds in (-1, -0.5, '1', None):
+            self.assertRaises(ValueError, Delay, 'HELO', seconds)
+            self.assertRaises(ValueError, Greylisting, seconds)
+        self.assertEqual(0, Delay('HELO', 0).seconds)
+        self.assertEqual(0, Greylisting(0).retry_after_seconds)
 
     def test_counting_is_safe_in_threads(self):
         fault = TempFail('RCPT TO', nth=137)
