@@ -37,6 +37,7 @@ _WHITESPACE = re.compile(r'\s+')
 _NOT_IN_LOCALPART = r'\x00-\x20"(),:;<>@\[\\\]\x7f'
 _INVALID_LOCALPART_CHARACTER = re.compile(r'([%s])' % _NOT_IN_LOCALPART)
 _DIGITS = re.compile(r'^-?[0-9]+$')
+_CHUNK_SIZE = re.compile(r'[0-9]+\Z')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
 # (in a domain label: the dot separates the labels)
 _IN_DOMAIN_LABEL = r'a-zA-Z0-9\-'
@@ -614,7 +615,9 @@ def chunk_size_of(argument):
     wrong), or None: the octets that follow are the chunk's, whatever the
     reply."""
     parts = (argument or '').split()
-    if parts and parts[0].isdigit():
+    # (ASCII digits, as the schema reads them: str.isdigit() takes '²',
+    # which int() refuses, and '٣', which the schema refuses)
+    if parts and _CHUNK_SIZE.match(parts[0]) is not None:
         return int(parts[0])
     return None
 

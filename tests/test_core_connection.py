@@ -935,6 +935,31 @@ class ChunkingTest(unittest.TestCase):
             S: 250 OK
         """, connection=smtp)
 
+    def test_a_size_in_other_digits_is_refused_and_skips_nothing(self):
+        # (RFC 3030: 1*DIGIT, the ASCII ones; Python 3's str.isdigit()
+        # takes superscript two, which int() refuses, and others)
+        for size in (u'\u00b2', u'\u0663', u'\uff13'):    # 2, 3, 3
+            line = (u'BDAT %s LAST\r\n' % size).encode('utf-8')
+            # refused in a transaction (501), and before one (503)
+            smtp = self.ehlo()
+            smtp.receive_data(line + b'NOOP\r\n')
+            replies = smtp.data_to_send()
+            self.assertTrue(replies.startswith(b'501 '), replies)
+            self.assertTrue(replies.endswith(b'\r\n250 OK\r\n'), replies)
+            smtp.receive_data(b'RSET\r\n' + line + b'NOOP\r\n')
+            replies = smtp.data_to_send()
+            self.assertTrue(replies.startswith(b'250 Reset OK\r\n503 '),
+                            replies)
+            self.assertTrue(replies.endswith(b'\r\n250 OK\r\n'), replies)
+            self.assertFalse(smtp.closing)
+        # the 250 of a message before it in the same input stays
+        deliverer = RecordingDeliverer()
+        smtp = self.ehlo(deliverer=deliverer)
+        smtp.receive_data(b'BDAT 2 LAST\r\nhiBDAT \xc2\xb2\r\n')
+        replies = smtp.data_to_send()
+        self.assertTrue(replies.startswith(b'250 OK\r\n503 '), replies)
+        self.assertEqual(1, len(deliverer.messages))
+
     def test_off_bdat_is_unknown_as_before(self):
         converse(self, """
             S: 220 localhost Hello 127.0.0.1

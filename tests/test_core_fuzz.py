@@ -178,7 +178,10 @@ if given is not None:
     ARGUMENTS = st.one_of(
         st.just(b''), ADDRESSES, st.binary(max_size=24),
         st.sampled_from([b'client.example.com', b'[127.0.0.1]', b'a b',
-                         b'x\x1b[0m', b'*', b'!!!!', b'=', b'AAAA']),
+                         b'x\x1b[0m', b'*', b'!!!!', b'=', b'AAAA',
+                         # digits that are not ASCII (superscript two,
+                         # Arabic-Indic three): str.isdigit() takes them
+                         b'\xc2\xb2', b'\xd9\xa3', b'SIZE=\xc2\xb2']),
         st.tuples(CREDENTIALS, CREDENTIALS).map(
             lambda pair: b64(b'\0' + pair[0] + b'\0' + pair[1])),
         CREDENTIALS.map(b64))
@@ -250,6 +253,8 @@ if given is not None:
             b'BDAT 3 LAST\r\n.\r\n', b'BDAT 7 last\r\n\x00\r\n.\r\n\xff',
             b'BDAT\r\n', b'BDAT x\r\n', b'BDAT 4 FIRST\r\nQUIT', b'BDAT 99\r\n',
             b'BDAT -1\r\n', b'BDAT 2 LAST x\r\nab', b'STARTTLS\r\n',
+            b'BDAT \xc2\xb2\r\nab', b'BDAT \xd9\xa3 LAST\r\nabc',
+            b'BDAT \xef\xbc\x93\r\n',
             b'STARTTLS x\r\n', b'STARTTLS\r\nMAIL FROM:<evil@b.com>\r\n',
             b'MAIL FROM:<a@b.com> BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=x\r\n',
             b'MAIL FROM:<j\xc3\xb6rg@\xc3\xa4.com> SMTPUTF8\r\n',
