@@ -51,11 +51,18 @@ def _would_block(error):
     return socket.error(errno.EAGAIN, 'TLS: %s' % (error,))
 
 
+def _broken_by_client(error):
+    # (a record the client broke, an end without TLS's closing alert: the
+    # client went away, as ECONNABORTED says; not a fault of the server's)
+    return socket.error(errno.ECONNABORTED, 'TLS: %s' % (error,))
+
+
 class TLSSocket(object):
     """A non-blocking ``ssl.SSLSocket`` with the calls of a plain socket
     that the server loop makes: ``recv`` and ``send`` take (and ignore) the
     flags, and "want read/write" is raised as ``EAGAIN``, as a non-blocking
-    plain socket does; the TLS closing alert is the end of input."""
+    plain socket does; the TLS closing alert is the end of input; any other
+    TLS error is raised as ``ECONNABORTED`` (the client went away)."""
 
     __slots__ = ('_socket',)
 
@@ -69,12 +76,16 @@ class TLSSocket(object):
             raise _would_block(e)
         except ssl.SSLZeroReturnError:
             return b''
+        except ssl.SSLError as e:
+            raise _broken_by_client(e)
 
     def send(self, data, flags=0):
         try:
             return self._socket.send(data)
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError) as e:
             raise _would_block(e)
+        except ssl.SSLError as e:
+            raise _broken_by_client(e)
 
     def pending(self):
         """Octets decrypted and not read yet (poll does not see them)."""

@@ -177,6 +177,27 @@ class TLSTest(ServerTestCase):
         closed_by_server(client)
         self.assert_still_serving(starttls_server)
 
+    def test_plaintext_under_tls_ends_only_that_session_quietly(self):
+        server = self.server()
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO x\r\n')
+        client.read_reply()
+        client.send(b'STARTTLS\r\n')
+        self.assertEqual(220, client.read_reply()[0])
+        self.tls_client(client)
+        client.send(b'NOOP\r\n')
+        self.assertEqual(250, client.read_reply()[0])
+        # (beside TLS, into the socket under it: a broken record)
+        os.write(client.sock.fileno(), b'MAIL FROM:<a@example.com>\r\n')
+        closed_by_server(client)
+        self.assert_still_serving(server)
+        # the client's error, not the server's: no error with a traceback
+        # in the server's log (its standard error, INFO and above)
+        log = server.stderr_text()
+        self.assertFalse('Traceback' in log, log)
+        self.assertFalse('error while serving' in log, log)
+
     def test_a_handshake_that_never_comes_times_out(self):
         server = self.server(implicit_tls=True, session_timeout=0.5)
         client = self.raw(server)
