@@ -41,6 +41,9 @@ __all__ = ['Multiplexer']
 log = logging.getLogger('pymta')
 
 _READING_MESSAGES = (MESSAGE_DATA, CHUNK_DATA)
+# how long a worker that holds connections leaves a new one to a worker
+# that holds none (woken for it too) before it takes it itself
+EMPTY_WORKER_GRACE = 0.05
 
 
 class _Session(object):
@@ -124,6 +127,11 @@ class Multiplexer(object):
         idle_seconds = None if link is None else link.idle_seconds
         retire_at = None if idle_seconds is None else _now() + idle_seconds
         accept_paused_until = None
+        # (fork path) a connection left to a worker that holds none: not
+        # accepted here until then; then one that still waits is taken
+        # whatever the board says (that worker may be slow, or gone)
+        leave_until = None
+        grace_spent = False
         listen_watched = None       # (what listen_fd is watched for)
         sessions = self.sessions
         try:
@@ -132,17 +140,19 @@ class Multiplexer(object):
                 if accept_paused_until is not None and \
                         now >= accept_paused_until:
                     accept_paused_until = None
+                if leave_until is not None:
+                    if not self.active:
+                        # (empty now: the worker the others leave it to)
+                        leave_until = None
+                    elif now >= leave_until:
+                        leave_until = None
+                        grace_spent = True
                 # (the serial path accepts even when full, to answer 421)
-                accepting = accept_paused_until is None and (
-                    link is None or not self.full())
-                look_again_at = accept_paused_until
-                if accepting and link is not None and \
-                        self._leaves_it_to_an_empty_worker():
-                    # (this one looks at the board again when it wakes,
-                    # within a second at the latest, should that worker be
-                    # gone)
-                    accepting = False
-                    look_again_at = now + 1.0
+                accepting = accept_paused_until is None and \
+                    leave_until is None and (link is None or not self.full())
+                # (whichever is set; with both, the wait ends at one and
+                # the loop looks again)
+                look_again_at = accept_paused_until or leave_until
                 if accepting != listen_watched:
                     # (level-triggered in every worker that has room: a
                     # connection left waiting wakes them until one takes
@@ -195,11 +205,16 @@ class Multiplexer(object):
                             self._failed(session, e)
                 # (after the reads: the sessions whose clients left are
                 # gone and make room)
-                if listen_fd in readable and (
-                        link is None or
-                        not self._leaves_it_to_an_empty_worker()):
-                    if not self._accept_all(accept):
-                        accept_paused_until = _now() + 0.1
+                if grace_spent and listen_fd not in readable:
+                    grace_spent = False     # (nothing waited after all)
+                if listen_fd in readable:
+                    if link is not None and not grace_spent and \
+                            self._leaves_it_to_an_empty_worker():
+                        leave_until = _now() + EMPTY_WORKER_GRACE
+                    else:
+                        grace_spent = False
+                        if not self._accept_all(accept):
+                            accept_paused_until = _now() + 0.1
                 # (a deadline queued since the wait is later than the
                 # first one then, unless a step took longer than a time
                 # limit: the next wait then ends at once, and this ends it)
@@ -272,7 +287,8 @@ class Multiplexer(object):
         """(fork path: a link) Does this worker hold connections while
         another holds none? That one takes the next connection (it is woken
         for it too), so that a few clients' connections go to different
-        CPUs."""
+        CPUs; for ``EMPTY_WORKER_GRACE`` seconds, then this one takes what
+        still waits."""
         return bool(self.active) and self.link.board.has_empty_worker()
 
     def _accept_all(self, accept):

@@ -37,9 +37,26 @@ def certificate_or_skip(test):
         raise unittest.SkipTest(str(e))
 
 
+class _StaleBoardLink(object):
+    """A worker's pool link whose board always shows another worker
+    that holds no connection (and never takes one: gone, or slow)."""
+
+    idle_seconds = None
+
+    def __init__(self):
+        self.board = self
+        self.marks = []
+
+    def has_empty_worker(self):
+        return True
+
+    def mark(self, state):
+        self.marks.append(state)
+
+
 class MultiplexerTest(unittest.TestCase):
 
-    def serve(self, settings, capacity=2):
+    def serve(self, settings, capacity=2, link=None):
         """A Multiplexer serving in a thread; its port."""
         listen_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(listen_socket.close)
@@ -49,7 +66,8 @@ class MultiplexerTest(unittest.TestCase):
         stop_read, stop_write = os.pipe()
         self.addCleanup(os.close, stop_read)
         deliverer = BlackholeDeliverer()
-        multiplexer = Multiplexer((deliverer, None, None), settings, capacity)
+        multiplexer = Multiplexer((deliverer, None, None), settings, capacity,
+                                  link)
         thread = threading.Thread(target=multiplexer.run,
                                   args=(listen_socket, StopSignal(stop_read)))
         thread.daemon = True
@@ -82,6 +100,21 @@ class MultiplexerTest(unittest.TestCase):
                          [client.read_reply() for _ in range(2)])
         client.send(b'QUIT\r\n')
         self.assertEqual(221, client.read_reply()[0])
+
+    def test_a_connection_left_to_an_empty_worker_is_taken_after_all(self):
+        # (a worker holding connections leaves a new one to a worker that
+        # holds none, for a moment: where that one does not take it, this
+        # one does, at once for a burst of them)
+        port = self.serve(ConnectionSettings(hostname='mux.example'),
+                          capacity=6, link=_StaleBoardLink())
+        clients = []
+        for _ in range(6):
+            clients.append(RawClient(port))
+            self.addCleanup(clients[-1].close)
+        for client in clients:
+            self.assertEqual(220, client.read_reply()[0])
+            client.send(b'NOOP\r\n')
+            self.assertEqual(250, client.read_reply()[0])
 
     def test_a_silent_session_times_out_while_others_come_and_go(self):
         # (a busy session's deadlines move later, and hundreds of sessions
