@@ -19,6 +19,7 @@ import tempfile
 
 from .api import IMessageDeliverer
 from .compat import wire_bytes
+from .sockets import host_and_port
 
 
 __all__ = ['main']
@@ -119,10 +120,17 @@ _size = _number(int, 1, None, 'a size in bytes (1 or more)')
 _seconds = _number(float, 0, None, 'a number of seconds (0 or more)')
 
 
+def _program_name():
+    """How the user ran it: the ``pymta`` command or ``python -m pymta``."""
+    if os.path.basename(sys.argv[0] or '') == 'pymta':
+        return 'pymta'
+    return 'python -m pymta'
+
+
 def argument_parser():
     """The options of ``python -m pymta`` (an ``argparse`` parser)."""
     parser = argparse.ArgumentParser(
-        prog='python -m pymta',
+        prog=_program_name(),
         description='A debugging SMTP server: accepts every message and '
         'prints it (or stores it). Ctrl-C stops it.',
         epilog='Send it a message: swaks --server localhost:8025 --to '
@@ -242,6 +250,9 @@ def _authenticator(options):
         if not colon or not user:
             raise UsageError('--auth %r: USER:PASSWORD expected'
                              % (user_password,))
+        if user in dict(passwords):
+            raise UsageError('--auth %r: %s is given twice' % (
+                user_password, user))
         passwords.append((user, password))
     from .authenticators import PasswordAuthenticator
     return PasswordAuthenticator(passwords), ('PLAIN', 'LOGIN', 'CRAM-MD5')
@@ -328,8 +339,8 @@ def build_server(options, directory):
 
     class DebuggingServer(PythonMTA):
         def listening_started(self):
-            print('pymta debugging server listening on %s:%s (Ctrl-C to '
-                  'stop)' % (self.local_address, self.port))
+            print('pymta debugging server listening on %s (Ctrl-C to '
+                  'stop)' % (host_and_port(self.local_address, self.port),))
             sys.stdout.flush()
 
     return DebuggingServer(
@@ -369,7 +380,7 @@ def main(argv=None):
         try:
             server = build_server(options, directory)
         except (UsageError, ValueError) as e:
-            print('python -m pymta: error: %s' % (e,), file=sys.stderr)
+            print('%s: error: %s' % (_program_name(), e), file=sys.stderr)
             return 2
         stop_logging = _log_to_stderr(options.verbose)
 
@@ -382,7 +393,7 @@ def main(argv=None):
         except KeyboardInterrupt:
             pass
         except (IOError, OSError) as e:
-            print('python -m pymta: error: %s' % (e,), file=sys.stderr)
+            print('%s: error: %s' % (_program_name(), e), file=sys.stderr)
             return 1
         finally:
             for signum, handler in previous:

@@ -43,14 +43,14 @@ import signal
 import socket
 import threading
 
-from .compat import cpu_count, fork_context, import_multiprocessing, \
-    new_event
+from .compat import basestring, cpu_count, fork_context, \
+    import_multiprocessing, new_event
 from .connection import EXTENSIONS
 from .connection_settings import ConnectionSettings
 from .connection_threads import ConnectionThreads
 from .fdwait import _now
 from .mailbox import WAIT_SECONDS, Mailbox
-from .sockets import set_close_on_exec
+from .sockets import host_and_port, set_close_on_exec
 from .wakeup import install_signal_wakeup, wakeup_pair
 from .worker import WorkerProcess
 from .worker_pool import WorkerPool
@@ -168,7 +168,8 @@ class PythonMTA(object):
       Encryption required for requested authentication mechanism``);
       ``'all'``: MAIL too (``530 5.7.0 Must issue a STARTTLS command
       first``).
-    * ``extensions`` (()): the SMTP extensions to offer in EHLO, each off
+    * ``extensions`` (()): the SMTP extensions to offer in EHLO (names, or
+      one name), each off
       by default (with all off every reply is the historical one):
       ``'PIPELINING'`` (RFC 2920), ``'8BITMIME'`` (RFC 6152: ``BODY=7BIT``
       or ``BODY=8BITMIME`` on MAIL FROM, recorded in the message's
@@ -240,6 +241,8 @@ class PythonMTA(object):
                  implicit_tls=False, require_tls=None, extensions=(),
                  collect_messages=False, threaded=False,
                  connections_per_worker=1):
+        if isinstance(extensions, basestring):
+            extensions = (extensions,)      # (one name)
         unknown = set(extensions) - set(EXTENSIONS) | \
             (set(['STARTTLS']) & set(extensions))
         if unknown:
@@ -483,7 +486,7 @@ class PythonMTA(object):
     # --- internals -------------------------------------------------------------
     def _listen(self):
         host, port = self.local_address, self.bind_port
-        where = '%s:%s' % (host, port)
+        where = host_and_port(host, port)
         if isinstance(port, numbers.Integral) and not 0 <= port <= 65535:
             # (getaddrinfo would take the port modulo 65536)
             raise socket.error(errno.EINVAL, 'cannot listen on %s: the port '

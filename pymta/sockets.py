@@ -22,7 +22,7 @@ except ImportError:     # not POSIX
 
 __all__ = ['ACCEPT_RESOURCE_ERRNOS', 'ACCEPT_SKIP_ERRNOS', 'DISCONNECT_ERRNOS',
            'DONTWAIT', 'READ_SIZE', 'RETRY_ERRNOS', 'accept_if_pending',
-           'close_connection', 'has_nodelay', 'say_goodbye',
+           'close_connection', 'has_nodelay', 'host_and_port', 'say_goodbye',
            'set_close_on_exec', 'set_nodelay']
 
 #: Octets read from a client socket at once.
@@ -51,6 +51,16 @@ DISCONNECT_ERRNOS = frozenset([errno.ECONNRESET, errno.EPIPE,
 # socket itself can stay in blocking mode, which saves the fcntl/ioctl per
 # connection that setblocking(False) costs (Linux, BSD, macOS).
 DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
+
+
+def host_and_port(host, port):
+    """``host:port`` as text, an IPv6 address in brackets (``[::1]:25``),
+    ``*`` for every address (``''``)."""
+    if not host:
+        host = '*'
+    elif ':' in host:
+        host = '[%s]' % (host,)
+    return '%s:%s' % (host, port)
 
 
 def accept_if_pending(listen_socket):

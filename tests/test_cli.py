@@ -22,6 +22,7 @@ from pymta import policies
 from pymta.cli import UsageError, argument_parser, build_server, \
     parse_fault
 from pymta.mta import PythonMTA
+from pymta.sockets import host_and_port
 from .mta_support import TIMEOUT, ServerProgram, swaks_or_skip, \
     wait_for_exit
 from .programs import find_executable
@@ -94,6 +95,26 @@ class FaultOptionTest(unittest.TestCase):
             ['--maildir', maildir, '--mbox', mbox]), lambda: directory)
         self.assertEqual(['cur', 'new', 'tmp'], sorted(os.listdir(maildir)))
         self.assertEqual(0, os.path.getsize(mbox))
+
+
+class NamesTest(unittest.TestCase):
+    def test_the_program_is_named_as_the_user_ran_it(self):
+        saved = sys.argv[0]
+        try:
+            sys.argv[0] = os.path.join(os.sep, 'usr', 'local', 'bin', 'pymta')
+            self.assertEqual('pymta', argument_parser().prog)
+            sys.argv[0] = os.path.join(os.sep, 'src', 'pymta', '__main__.py')
+            self.assertEqual('python -m pymta', argument_parser().prog)
+        finally:
+            sys.argv[0] = saved
+
+    def test_where_it_listens(self):
+        for host, port, text in (('127.0.0.1', 25, '127.0.0.1:25'),
+                                 ('localhost', 8025, 'localhost:8025'),
+                                 ('::1', 25, '[::1]:25'),
+                                 ('::', 2525, '[::]:2525'),
+                                 ('', 25, '*:25')):
+            self.assertEqual(text, host_and_port(host, port))
 
 
 class DocumentedCommandsTest(unittest.TestCase):
@@ -213,6 +234,7 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
                           ['--port', '65536'], ['--port', '-1'],
                           ['--max-size', '0'], ['--max-size', '-5'],
                           ['--greylist', '-1'],
+                          ['--auth', 'joe:a', '--auth', 'joe:b'],
                           ['--tls-cert', 'missing.pem'],
                           ['--tls-self-signed', '--tls-cert', 'c.pem']):
             self.assert_usage_error(*arguments)

@@ -63,6 +63,11 @@ class MessageCollectorTest(unittest.TestCase):
         collector, _ = collect([b'a\n..b\r\n..\r\n.\r\n'])
         self.assertEqual('a\n.b\n.', collector.message_text())
 
+    def test_one_dot_before_other_characters_is_kept(self):
+        # (docs/behaviour.md: only '..' is undone; RFC 5321 would drop it)
+        collector, _ = collect([b'.x\r\na\r\n.b\r\n...\r\n.\r\n'])
+        self.assertEqual('.x\na\n.b\n..', collector.message_text())
+
     def test_a_dot_inside_a_line_or_without_crlf_does_not_end(self):
         collector, end = collect([b'a.\r\n.b\r\n\n.\n'])
         self.assertEqual(-1, end)

@@ -159,6 +159,12 @@ class ExtensionOptionsTest(unittest.TestCase):
         server = PythonMTA('127.0.0.1', 0, BlackholeDeliverer,
                            extensions=('8BITMIME', 'PIPELINING'))
         self.assertEqual(('8BITMIME', 'PIPELINING'), server.extensions)
+        # (one name is one name, not its letters)
+        self.assertEqual(('PIPELINING',), PythonMTA(
+            '127.0.0.1', 0, BlackholeDeliverer,
+            extensions='PIPELINING').extensions)
+        self.assertEqual((), PythonMTA('127.0.0.1', 0, BlackholeDeliverer,
+                                       extensions=()).extensions)
 
 
 if __name__ == '__main__':
