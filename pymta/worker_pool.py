@@ -243,7 +243,9 @@ class WorkerPool(object):
         process = worker.process
         process.join()
         self.board.mark(worker.slot, WorkerBoard.FREE)
-        if self.stopping:
+        if self.stopping or self.mta._stop_requested:
+            # (a signal to the whole process group, e.g. from a service
+            # manager, ends the workers as it stops this loop)
             return
         if worker.is_retiring:
             log.debug('worker process %s was idle for %s s and exited',

@@ -612,14 +612,18 @@ class ServerProgram(object):
 
     command = None
 
-    def start(self, *arguments):
+    def start(self, *arguments, **options):
+        """``new_session=True``: in a session (and process group) of its
+        own, as a service manager starts it."""
         stderr_file = tempfile.TemporaryFile()
         self.addCleanup(stderr_file.close)
+        new_session = options.pop('new_session', False)
         with open(os.devnull, 'rb') as devnull:
             process = subprocess.Popen(
                 self.command + list(arguments),
                 stdin=devnull, stdout=subprocess.PIPE, stderr=stderr_file,
-                env=subprocess_environment(), close_fds=True)
+                env=subprocess_environment(), close_fds=True,
+                preexec_fn=os.setsid if new_session else None, **options)
         self.addCleanup(self.kill, process)
         self.stderr_file = stderr_file
         return process, OutputReader(process.stdout)

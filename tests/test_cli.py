@@ -152,11 +152,11 @@ class DocumentedCommandsTest(unittest.TestCase):
 class CommandLineTest(ServerProgram, unittest.TestCase):
     command = [sys.executable, '-m', 'pymta']
 
-    def serve(self, *options):
+    def serve(self, *options, **start_options):
         """Start ``python -m pymta`` on a free port with ``options``:
         ``(process, output, port)``."""
         process, output = self.start('--host', '127.0.0.1', '--port', '0',
-                                     *options)
+                                     *options, **start_options)
         return process, output, self.listening_port(output)
 
     def client(self, port):
@@ -326,6 +326,22 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
         self.assertTrue(text.startswith(b'5.3.4 '), text)
         client.quit()
         self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def test_a_sigterm_to_its_whole_process_group(self):
+        # (as a service manager, timeout(1) or 'kill -- -PGID' stop it:
+        # the worker processes get the signal too, and their end is part
+        # of the shutdown, not a fault to log and make good)
+        process, output, port = self.serve('--quiet', new_session=True)
+        for _ in range(3):
+            client = self.client(port)
+            client.sendmail('me@example.com', ['you@example.com'], 'hi')
+            client.quit()
+        os.killpg(process.pid, signal.SIGTERM)
+        output.read_to_eof(TIMEOUT)
+        self.assertEqual(0, wait_for_exit(process), self.stderr_text())
+        log = self.stderr_text()
+        self.assertFalse('replacing' in log, log)
+        self.assertFalse('Traceback' in log, log)
 
     def test_fault_injection(self):
         process, output, port = self.serve(
