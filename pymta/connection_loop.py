@@ -18,7 +18,7 @@ import logging
 
 from .fdwait import FdWaiter, _errno_of, _now
 from .sockets import DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, \
-    close_connection, make_non_blocking, say_goodbye
+    close_connection, make_non_blocking, replies_before_a_fault, say_goodbye
 from .states import CHUNK_DATA, MESSAGE_DATA, TLS_HANDSHAKE
 
 
@@ -124,7 +124,8 @@ def serve_connection(connection, remote_address, instances, settings,
 
     Returns True if the connection ended because of ``stop`` (the caller
     should stop serving), False otherwise. Never raises for what a client
-    does; a fault in pymta itself is logged and ends only this connection.
+    does; a fault in pymta itself is logged and ends only this connection
+    (the replies written before it are sent, then a 421).
     The connection's transcript (``pymta.transcript``) ends with why it
     ended.
     """
@@ -136,6 +137,7 @@ def serve_connection(connection, remote_address, instances, settings,
     stopped = False
     graceful = False
     goodbye = None      # the name of the last reply, sent on the way out
+    last_replies = b''  # (after a fault: the replies before it, unsent)
     smtp = None
     reason = None       # why the connection ended (None: the dialogue ended it)
     waiter = FdWaiter()
@@ -254,6 +256,10 @@ def serve_connection(connection, remote_address, instances, settings,
     except Exception as e:
         log.exception('error while serving %s:%s', remote_ip, remote_port)
         reason = 'error: %r' % (e,)
+        if smtp is not None:
+            # (what the core answered before the fault, then a 421)
+            last_replies = replies_before_a_fault(smtp)
+            goodbye = 'shutting_down'
     finally:
         waiter.close()
         if smtp is not None:
@@ -266,7 +272,7 @@ def serve_connection(connection, remote_address, instances, settings,
             on_session_end()
         if goodbye is not None:
             say_goodbye(connection, hostname, goodbye,
-                        settings.enhanced_codes)
+                        settings.enhanced_codes, last_replies)
             close_connection(connection, True, drain=True)
         else:
             close_connection(connection, graceful)

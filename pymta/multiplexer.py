@@ -31,7 +31,8 @@ from .fdwait import _errno_of, _now, new_waiter
 from .pool_link import ParentGone
 from .sockets import ACCEPT_RESOURCE_ERRNOS, ACCEPT_SKIP_ERRNOS, \
     DISCONNECT_ERRNOS, DONTWAIT, RETRY_ERRNOS, close_connection, \
-    has_nodelay, make_non_blocking, say_goodbye, set_nodelay
+    has_nodelay, make_non_blocking, replies_before_a_fault, say_goodbye, \
+    set_nodelay
 from .states import CHUNK_DATA, MESSAGE_DATA, TLS_HANDSHAKE
 from .worker_board import WorkerBoard
 
@@ -414,7 +415,9 @@ class Multiplexer(object):
         else:
             log.exception('error while serving %s:%s', session.ip,
                           session.port)
-            self._end(session, 'error: %r' % (e,), None)
+            # (what the core answered before the fault, then a 421)
+            self._end(session, 'error: %r' % (e,), 'shutting_down',
+                      first=replies_before_a_fault(session.smtp))
 
     def _read(self, session):
         try:
@@ -501,9 +504,9 @@ class Multiplexer(object):
                      session.port, what)
             self._end(session, 'the %s is up' % what, 'idle_timeout')
 
-    def _end(self, session, reason, goodbye, graceful=False):
+    def _end(self, session, reason, goodbye, graceful=False, first=b''):
         """Close ``session``; ``goodbye``: the name of the 421 to send
-        first (None: none)."""
+        first (None: none), after the replies not sent yet and ``first``."""
         if self.sessions.pop(session.fd, None) is None:
             return
         self.waiter.watch(session.fd, read=False)
@@ -524,7 +527,7 @@ class Multiplexer(object):
         if goodbye is not None:
             settings = self.settings
             say_goodbye(session.sock, settings.server_name(), goodbye,
-                        settings.enhanced_codes)
+                        settings.enhanced_codes, session.output + first)
             close_connection(session.sock, True, drain=True)
         else:
             close_connection(session.sock, graceful)

@@ -22,7 +22,8 @@ except ImportError:     # not POSIX
 
 __all__ = ['ACCEPT_RESOURCE_ERRNOS', 'ACCEPT_SKIP_ERRNOS', 'DISCONNECT_ERRNOS',
            'DONTWAIT', 'READ_SIZE', 'RETRY_ERRNOS', 'accept_if_pending',
-           'close_connection', 'has_nodelay', 'host_and_port', 'say_goodbye',
+           'close_connection', 'has_nodelay', 'host_and_port',
+           'replies_before_a_fault', 'say_goodbye',
            'set_close_on_exec', 'set_nodelay']
 
 #: Octets read from a client socket at once.
@@ -91,16 +92,28 @@ def has_nodelay(connection):
         return False
 
 
-def say_goodbye(connection, hostname, reply_name, enhanced=False):
+def say_goodbye(connection, hostname, reply_name, enhanced=False,
+                first=b''):
     """Send the last reply ``reply_name`` (a 421) without waiting for the
     client (best effort); ``enhanced``: with its enhanced status code
-    (ENHANCEDSTATUSCODES)."""
+    (ENHANCEDSTATUSCODES); ``first``: octets to send before it (replies
+    that were not sent yet)."""
     code, text = (enhanced_reply_for if enhanced else reply_for)(
         reply_name, host=hostname)
     try:
-        connection.send(reply_bytes(code, text), DONTWAIT)
+        connection.send(first + reply_bytes(code, text), DONTWAIT)
     except (IOError, OSError):
         pass
+
+
+def replies_before_a_fault(smtp):
+    """The octets of the replies the connection core ``smtp`` wrote
+    before it raised (a message's 250 may be among them: without it the
+    client would send the message again); b'' where it cannot tell."""
+    try:
+        return smtp.data_to_send()
+    except Exception:
+        return b''
 
 
 def make_non_blocking(connection):

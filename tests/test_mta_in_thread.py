@@ -6,6 +6,7 @@ readiness, shutdown_server() from another thread, and what is left behind
 
 from __future__ import absolute_import
 
+import logging
 import os
 import smtplib
 import socket
@@ -17,6 +18,7 @@ from pymta.api import IMessageDeliverer, IMTAPolicy
 from pymta.deliverer import BlackholeDeliverer
 from pymta.mta import PythonMTA
 
+from .core_support import PymtaLog
 from .mta_support import TIMEOUT, RawClient
 
 
@@ -291,3 +293,55 @@ class SerialPathInThreadTest(unittest.TestCase):
         self.serve(mta)
         self.send_message(mta.port)
         self.assertEqual([os.getpid()], pids)
+
+
+
+class FaultInTheCoreTest(unittest.TestCase):
+    """A fault in pymta's core (a bug, made here on purpose: NOOP raises)
+    while it handles pipelined input: the replies it wrote before the
+    fault still go out, a delivered message's 250 among them (else the
+    client would send it again), then a 421; the server goes on."""
+
+    def setUp(self):
+        from pymta.dialogue import Dialogue
+
+        def smtp_noop(dialogue, command, arguments):
+            raise RuntimeError('a bug in the core, on purpose')
+        saved = Dialogue.smtp_noop
+        Dialogue.smtp_noop = smtp_noop
+        self.addCleanup(setattr, Dialogue, 'smtp_noop', saved)
+
+    def check(self, **options):
+        deliverer = ListDeliverer()
+        mta = PythonMTA('127.0.0.1', 0, lambda: deliverer, **options)
+        thread = ServingThread(mta)
+        thread.start()
+        self.addCleanup(thread.join, TIMEOUT)
+        self.addCleanup(mta.shutdown_server)
+        self.assertTrue(mta.wait_until_listening(TIMEOUT))
+        client = RawClient(mta.port)
+        self.addCleanup(client.close)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO x\r\nMAIL FROM:<a@example.com>\r\n'
+                    b'RCPT TO:<b@example.com>\r\nDATA\r\n')
+        for code in (250, 250, 250, 354):
+            self.assertEqual(code, client.read_reply()[0])
+        client.send(b'hello\r\n.\r\nNOOP\r\n')
+        self.assertEqual((250, ['OK']), client.read_reply())
+        code, [text] = client.read_reply()
+        self.assertEqual(421, code)
+        self.assertTrue('closing' in text, text)
+        self.assertEqual(b'', client.read_to_eof())
+        self.assertEqual(['a@example.com'],
+                         [m.smtp_from for m in deliverer.messages])
+        other = RawClient(mta.port)
+        self.addCleanup(other.close)
+        self.assertEqual(220, other.read_reply()[0])
+
+    def test_one_connection_at_a_time(self):
+        with PymtaLog(logging.CRITICAL):
+            self.check()
+
+    def test_multiplexing(self):
+        with PymtaLog(logging.CRITICAL):
+            self.check(connections_per_worker=4)
