@@ -358,12 +358,17 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
         client.quit()
         # (the first of the server, not of each worker process: new
         # connections, one at a time or at once, are all accepted)
-        clients = [self.client(port) for _ in range(6)]
-        for other in clients + [self.client(port) for _ in range(6)]:
-            self.assertEqual({}, other.sendmail('me@example.com',
-                                                ['you@example.com'], 'hi'))
-            other.quit()
+        self.assert_new_clients_accepted(port)
         self.assert_stops_cleanly(process, output, signal.SIGTERM)
+
+    def assert_new_clients_accepted(self, port):
+        """Six clients connected at once, then six one after another, each
+        sending a message: every one is accepted."""
+        clients = [self.client(port) for _ in range(6)]
+        for client in clients + [self.client(port) for _ in range(6)]:
+            self.assertEqual({}, client.sendmail('me@example.com',
+                                                 ['you@example.com'], 'hi'))
+            client.quit()
 
     def test_greylisting_remembers_every_attempt(self):
         process, output, port = self.serve('--greylist', '0.2', '--quiet')
@@ -372,11 +377,7 @@ class CommandLineTest(ServerProgram, unittest.TestCase):
                           'me@example.com', ['you@example.com'], 'hi')
         first.quit()
         time.sleep(0.3)     # (the retry must come SECONDS later)
-        clients = [self.client(port) for _ in range(6)]
-        for client in clients:
-            self.assertEqual({}, client.sendmail('me@example.com',
-                                                 ['you@example.com'], 'hi'))
-            client.quit()
+        self.assert_new_clients_accepted(port)
         self.assert_stops_cleanly(process, output, signal.SIGTERM)
 
     def test_greylisting(self):

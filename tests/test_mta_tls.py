@@ -161,31 +161,30 @@ class TLSTest(ServerTestCase):
         self.assertEqual(250, client.ehlo('next.example.com')[0])
         client.quit()
 
+    def raw_after_starttls(self, server):
+        """A raw client that said EHLO and STARTTLS and got the 220."""
+        client = self.raw(server)
+        self.assertEqual(220, client.read_reply()[0])
+        client.send(b'EHLO x\r\n')
+        client.read_reply()
+        client.send(b'STARTTLS\r\n')
+        self.assertEqual(220, client.read_reply()[0])
+        return client
+
     def test_garbage_instead_of_a_client_hello(self):
         server = self.server(implicit_tls=True)
         client = self.raw(server)
         client.send(b'EHLO this is not TLS\r\n' * 20)
         self.assertEqual(b'', closed_by_server(client))
         starttls_server = self.server()
-        client = self.raw(starttls_server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'EHLO x\r\n')
-        client.read_reply()
-        client.send(b'STARTTLS\r\n')
-        self.assertEqual(220, client.read_reply()[0])
+        client = self.raw_after_starttls(starttls_server)
         client.send(b'\x16\x03\x01\x00\x05hello' + b'\0' * 100)
         closed_by_server(client)
         self.assert_still_serving(starttls_server)
 
     def test_plaintext_under_tls_ends_only_that_session_quietly(self):
         server = self.server()
-        client = self.raw(server)
-        self.assertEqual(220, client.read_reply()[0])
-        client.send(b'EHLO x\r\n')
-        client.read_reply()
-        client.send(b'STARTTLS\r\n')
-        self.assertEqual(220, client.read_reply()[0])
-        self.tls_client(client)
+        client = self.tls_client(self.raw_after_starttls(server))
         client.send(b'NOOP\r\n')
         self.assertEqual(250, client.read_reply()[0])
         # (beside TLS, into the socket under it: a broken record)

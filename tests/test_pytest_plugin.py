@@ -228,25 +228,30 @@ def run_pytest_on(source, *arguments, **options):
 
 
 class PytestPluginTest(unittest.TestCase):
+    def needs_pymta_installed(self):
+        if not INSTALLED:
+            self.skipTest('pymta is not installed here (tox installs it)')
+
     def run_pytest(self, *arguments, **options):
         return run_pytest_on(textwrap.dedent(PLUGIN_TESTS), *arguments,
                              **options)
 
-    def test_the_fixtures(self):
-        returncode, output = self.run_pytest()
+    def assert_all_pass(self, *arguments, **options):
+        returncode, output = self.run_pytest(*arguments, **options)
         self.assertEqual(0, returncode, output)
         self.assertTrue('12 passed' in output, output)
+        return output
+
+    def test_the_fixtures(self):
+        self.assert_all_pass()
 
     def test_under_pytest_xdist(self):
         _pytest_or_skip('xdist')
-        returncode, output = self.run_pytest('-n', '2')
-        self.assertEqual(0, returncode, output)
-        self.assertTrue('12 passed' in output, output)
+        output = self.assert_all_pass('-n', '2')
         self.assertTrue('bringing up nodes' in output, output)
 
     def test_the_entry_point_registers_the_plugin(self):
-        if not INSTALLED:
-            self.skipTest('pymta is not installed here (tox installs it)')
+        self.needs_pymta_installed()
         returncode, output = self.run_pytest('--fixtures', entry_points=True)
         self.assertEqual(0, returncode, output)
         self.assertTrue('make_smtp_server' in output, output)
@@ -257,25 +262,17 @@ class PytestPluginTest(unittest.TestCase):
     # plugin under that name, so pytest does not load it a second time
     # (under another name that was "Plugin already registered").
     def test_the_option_that_names_it_where_it_is_installed(self):
-        if not INSTALLED:
-            self.skipTest('pymta is not installed here (tox installs it)')
-        returncode, output = self.run_pytest('-p', 'pymta.pytest_plugin',
-                                             entry_points=True)
-        self.assertEqual(0, returncode, output)
-        self.assertTrue('12 passed' in output, output)
+        self.needs_pymta_installed()
+        self.assert_all_pass('-p', 'pymta.pytest_plugin', entry_points=True)
 
     def test_a_conftest_that_names_it_where_it_is_installed(self):
-        if not INSTALLED:
-            self.skipTest('pymta is not installed here (tox installs it)')
-        returncode, output = self.run_pytest(
+        self.needs_pymta_installed()
+        self.assert_all_pass(
             entry_points=True,
             conftest="pytest_plugins = ['pymta.pytest_plugin']\n")
-        self.assertEqual(0, returncode, output)
-        self.assertTrue('12 passed' in output, output)
 
     def test_it_can_be_turned_off_by_that_name(self):
-        if not INSTALLED:
-            self.skipTest('pymta is not installed here (tox installs it)')
+        self.needs_pymta_installed()
         returncode, output = self.run_pytest(
             '-p', 'no:pymta.pytest_plugin', '--fixtures', entry_points=True)
         self.assertEqual(0, returncode, output)
