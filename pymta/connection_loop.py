@@ -138,6 +138,7 @@ def serve_connection(connection, remote_address, instances, settings,
     graceful = False
     goodbye = None      # the name of the last reply, sent on the way out
     last_replies = b''  # (after a fault: the replies before it, unsent)
+    handshaking = False  # (no plaintext reply in a TLS handshake)
     smtp = None
     reason = None       # why the connection ended (None: the dialogue ended it)
     waiter = FdWaiter()
@@ -153,8 +154,10 @@ def serve_connection(connection, remote_address, instances, settings,
         tls = None      # the TLSSocket, once the connection is TLS
         if tls_context is not None and settings.implicit_tls:
             # (RFC 8314: the handshake comes before the greeting)
+            handshaking = True
             tls = _start_tls(connection, tls_context, waiter, time_limits,
                              stop)
+            handshaking = False
             if tls is None:
                 stopped = stop is not None and stop.requested()
                 raise _NoTLS()   # (before start(): no transcript)
@@ -182,8 +185,10 @@ def serve_connection(connection, remote_address, instances, settings,
                 break
             if smtp.reader is TLS_HANDSHAKE:
                 # (the 220 of STARTTLS is sent)
+                handshaking = True
                 tls = _start_tls(connection, tls_context, waiter,
                                  time_limits, stop)
+                handshaking = False
                 if tls is None:
                     stopped = stop is not None and stop.requested()
                     reason = 'the TLS handshake failed'
@@ -256,7 +261,7 @@ def serve_connection(connection, remote_address, instances, settings,
     except Exception as e:
         log.exception('error while serving %s:%s', remote_ip, remote_port)
         reason = 'error: %r' % (e,)
-        if smtp is not None:
+        if smtp is not None and not handshaking:
             # (what the core answered before the fault, then a 421)
             last_replies = replies_before_a_fault(smtp)
             goodbye = 'shutting_down'

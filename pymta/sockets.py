@@ -4,7 +4,8 @@ makes, and what the errors of those calls mean: sending and receiving
 without blocking, accepting without waiting, the last reply before closing,
 closing a client without losing that reply, TCP_NODELAY and close-on-exec.
 Nothing here knows SMTP: a last reply is named and formatted by
-``pymta.replies``."""
+``pymta.replies``, and the replies before a fault are the connection
+core's ``data_to_send()``."""
 
 from __future__ import absolute_import
 

@@ -135,6 +135,18 @@ def converse(test, script, connection=None, **connection_options):
     return connection
 
 
+def make_noop_fail(test):
+    """Until ``test`` ends, the core raises at NOOP: a fault in pymta
+    itself (a bug), made on purpose."""
+    from pymta.dialogue import Dialogue
+
+    def smtp_noop(dialogue, command, arguments):
+        raise RuntimeError('a bug in the core, on purpose')
+    saved = Dialogue.smtp_noop
+    Dialogue.smtp_noop = smtp_noop
+    test.addCleanup(setattr, Dialogue, 'smtp_noop', saved)
+
+
 class PymtaLog(logging.Handler):
     """``with PymtaLog() as log:`` keeps what the logger 'pymta' logs at
     ``level`` and above (``log.messages``) off stderr. INFO by default: the

@@ -18,7 +18,7 @@ from pymta.api import IMessageDeliverer, IMTAPolicy
 from pymta.deliverer import BlackholeDeliverer
 from pymta.mta import PythonMTA
 
-from .core_support import PymtaLog
+from .core_support import PymtaLog, make_noop_fail
 from .mta_support import TIMEOUT, RawClient
 
 
@@ -303,13 +303,7 @@ class FaultInTheCoreTest(unittest.TestCase):
     client would send it again), then a 421; the server goes on."""
 
     def setUp(self):
-        from pymta.dialogue import Dialogue
-
-        def smtp_noop(dialogue, command, arguments):
-            raise RuntimeError('a bug in the core, on purpose')
-        saved = Dialogue.smtp_noop
-        Dialogue.smtp_noop = smtp_noop
-        self.addCleanup(setattr, Dialogue, 'smtp_noop', saved)
+        make_noop_fail(self)
 
     def check(self, **options):
         deliverer = ListDeliverer()

@@ -7,6 +7,7 @@ the stop signal."""
 
 from __future__ import absolute_import
 
+import logging
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from pymta.connection_settings import ConnectionSettings
 from pymta.deliverer import BlackholeDeliverer
 from pymta.stop_signal import StopSignal
 
+from .core_support import PymtaLog, make_noop_fail
 from .worker_support import SoleThreadSpinner, read_to_eof, socket_pair
 
 
@@ -138,6 +140,47 @@ class ServeConnectionTest(unittest.TestCase):
         self.assertEqual([True], outcome)
         self.assertEqual(b'421 localhost Service not available, closing '
                          b'transmission channel\r\n', replies)
+
+
+class FaultTest(unittest.TestCase):
+    """A fault in pymta itself (made here on purpose) ends only the
+    connection: after the replies written before it and a 421, but never a
+    plaintext reply where the client expects a TLS handshake."""
+
+    def serve_faulty(self, data, **settings):
+        server_end, client = socket_pair(self)
+        thread = threading.Thread(target=serve, args=(server_end,),
+                                  kwargs=settings)
+        with PymtaLog(logging.CRITICAL):
+            thread.start()
+            try:
+                client.settimeout(5)
+                client.sendall(data)
+                return read_to_eof(client)
+            finally:
+                thread.join(5)
+
+    def test_in_the_core_the_replies_before_it_then_a_421(self):
+        make_noop_fail(self)
+        replies = self.serve_faulty(b'HELO x\r\nNOOP\r\n')
+        self.assertTrue(replies.endswith(
+            b'\r\n250 localhost\r\n421 localhost Service not available, '
+            b'closing transmission channel\r\n'), replies)
+
+    def test_in_a_tls_handshake_no_plaintext_reply(self):
+        import ssl
+
+        def start_tls(*args):
+            raise RuntimeError('a bug in the handshake, on purpose')
+        saved = connection_loop._start_tls
+        connection_loop._start_tls = start_tls
+        self.addCleanup(setattr, connection_loop, '_start_tls', saved)
+        context = ssl.SSLContext(getattr(ssl, 'PROTOCOL_TLS_SERVER', None) or
+                                 ssl.PROTOCOL_SSLv23)
+        replies = self.serve_faulty(b'EHLO x\r\nSTARTTLS\r\n',
+                                    tls_context=context)
+        self.assertTrue(replies.endswith(b'\r\n220 Ready to start TLS\r\n'),
+                        replies)
 
 
 class SlowDeliverer(object):
