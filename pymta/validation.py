@@ -37,6 +37,7 @@ _WHITESPACE = re.compile(r'\s+')
 _NOT_IN_LOCALPART = r'\x00-\x20"(),:;<>@\[\\\]\x7f'
 _INVALID_LOCALPART_CHARACTER = re.compile(r'([%s])' % _NOT_IN_LOCALPART)
 _DIGITS = re.compile(r'^-?[0-9]+$')
+# (RFC 3030's chunk-size: 1*DIGIT, the ASCII ones)
 _CHUNK_SIZE = re.compile(r'[0-9]+\Z')
 _ADDRESS_LITERAL = re.compile(r'^\[[^\[\]\\\s]+\]$')
 # (in a domain label: the dot separates the labels)
@@ -577,7 +578,7 @@ class _ChunkSizeValidator(IntegerValidator):
     exception_if_invalid = True
 
     def convert(self, value, context):
-        if _DIGITS.match(value) is None or value.startswith('-'):
+        if _CHUNK_SIZE.match(value) is None:
             self.raise_error('invalid_number', value, context)
         return super(_ChunkSizeValidator, self).convert(value, context)
 
@@ -615,8 +616,8 @@ def chunk_size_of(argument):
     wrong), or None: the octets that follow are the chunk's, whatever the
     reply."""
     parts = (argument or '').split()
-    # (ASCII digits, as the schema reads them: str.isdigit() takes '²',
-    # which int() refuses, and '٣', which the schema refuses)
+    # (as the schema reads it: str.isdigit() also takes '²', which int()
+    # refuses)
     if parts and _CHUNK_SIZE.match(parts[0]) is not None:
         return int(parts[0])
     return None
