@@ -206,16 +206,14 @@ class Multiplexer(object):
                             self._failed(session, e)
                 # (after the reads: the sessions whose clients left are
                 # gone and make room)
-                if grace_spent and listen_fd not in readable:
-                    grace_spent = False     # (nothing waited after all)
                 if listen_fd in readable:
                     if link is not None and not grace_spent and \
                             self._leaves_it_to_an_empty_worker():
                         leave_until = _now() + EMPTY_WORKER_GRACE
-                    else:
-                        grace_spent = False
-                        if not self._accept_all(accept):
-                            accept_paused_until = _now() + 0.1
+                    elif not self._accept_all(accept):
+                        accept_paused_until = _now() + 0.1
+                # (a grace counts for the first wait after it only)
+                grace_spent = False
                 # (a deadline queued since the wait is later than the
                 # first one then, unless a step took longer than a time
                 # limit: the next wait then ends at once, and this ends it)
